@@ -91,6 +91,7 @@ func (b *batcher) loop() {
 // run commits one batch. Each job learns its own outcome.
 func (b *batcher) run(batch []*job) {
 	results := make([]error, len(batch))
+	txs := make([]*Tx, len(batch))
 	sqlTx, err := b.db.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		for _, j := range batch {
@@ -115,6 +116,7 @@ func (b *batcher) run(batch []*job) {
 			continue
 		}
 		tx := &Tx{db: b.db, q: sqlTx}
+		txs[i] = tx
 		results[i] = runJob(j, tx)
 		tx.done = true
 		if results[i] != nil {
@@ -147,6 +149,9 @@ func (b *batcher) run(batch []*job) {
 		}
 	}
 	for i, j := range batch {
+		if results[i] == nil {
+			txs[i].runAfterCommit()
+		}
 		j.done <- results[i]
 	}
 }

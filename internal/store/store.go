@@ -215,6 +215,7 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 	if err := sqlTx.Commit(); err != nil {
 		return errs.E(errs.Unavailable, "store.Write", "commit failed", err)
 	}
+	tx.runAfterCommit()
 	return nil
 }
 
@@ -228,9 +229,24 @@ type query interface {
 // Tx is a transaction-bound handle, valid only inside the closure it was
 // passed to. Queries use '?' placeholders.
 type Tx struct {
-	db   *DB
-	q    query
-	done bool
+	db          *DB
+	q           query
+	done        bool
+	afterCommit []func()
+}
+
+// AfterCommit registers fn to run once the transaction has committed (never
+// if it rolls back). Caches that mirror database state use it so they are
+// only changed by changes that really happened.
+func (tx *Tx) AfterCommit(fn func()) {
+	tx.check()
+	tx.afterCommit = append(tx.afterCommit, fn)
+}
+
+func (tx *Tx) runAfterCommit() {
+	for _, fn := range tx.afterCommit {
+		fn()
+	}
 }
 
 // Dialect reports the database dialect, for the rare statement that differs.

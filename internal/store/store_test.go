@@ -111,19 +111,17 @@ func TestConstraintViolationInOneClosureDoesNotAbortOthers(t *testing.T) {
 	})
 }
 
+// Only SQLite runs closures on a shared writer goroutine, where a panic
+// would otherwise take every caller down.
 func TestPanicInClosureIsAnErrorNotACrash(t *testing.T) {
-	testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
-		if db.Dialect() != store.SQLite {
-			t.Skip("only the SQLite writer goroutine recovers panics; PostgreSQL runs closures on the caller's goroutine")
-		}
-		err := db.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error { panic("bad closure") })
-		if err == nil {
-			t.Fatal("panic was not reported")
-		}
-		if err := db.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error { return insertOrg(ctx, tx, "x") }); err != nil {
-			t.Fatalf("writer dead after a panic: %v", err)
-		}
-	})
+	db := testutil.OpenDB(t, store.SQLite)
+	err := db.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error { panic("bad closure") })
+	if err == nil {
+		t.Fatal("panic was not reported")
+	}
+	if err := db.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error { return insertOrg(ctx, tx, "x") }); err != nil {
+		t.Fatalf("writer dead after a panic: %v", err)
+	}
 }
 
 func TestMigrateIsIdempotentAndReportsVersion(t *testing.T) {
@@ -182,3 +180,23 @@ func TestUnreachablePostgresIsAnUnavailableErrorWithoutPassword(t *testing.T) {
 	}
 }
 
+
+func TestAfterCommitRunsOnlyForCommittedClosures(t *testing.T) {
+	testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ran := map[string]bool{}
+		var mu sync.Mutex
+		mark := func(s string) func() { return func() { mu.Lock(); ran[s] = true; mu.Unlock() } }
+		_ = db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			tx.AfterCommit(mark("ok"))
+			return insertOrg(ctx, tx, "ok")
+		})
+		_ = db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			tx.AfterCommit(mark("failed"))
+			return errors.New("no")
+		})
+		if !ran["ok"] || ran["failed"] {
+			t.Fatalf("after-commit hooks ran: %v, want only ok", ran)
+		}
+	})
+}
