@@ -115,7 +115,7 @@ func (b *batcher) run(batch []*job) {
 			results[i] = broken
 			continue
 		}
-		tx := &Tx{db: b.db, q: sqlTx}
+		tx := &Tx{db: b.db, q: sqlTx, pool: b.db.write}
 		txs[i] = tx
 		results[i] = runJob(j, tx)
 		tx.done = true

@@ -46,6 +46,9 @@ type DB struct {
 	write   *sql.DB // SQLite: the single writer connection; PostgreSQL: same as read
 	batcher *batcher
 	rebind  sync.Map // query text -> rebound text (PostgreSQL)
+
+	readStmts, writeStmts sync.Map       // query text -> *sql.Stmt (SQLite)
+	preparing             sync.WaitGroup // background prepares, awaited by Close
 }
 
 // Open connects to the database described by opts and checks that it
@@ -167,6 +170,15 @@ func (db *DB) Close() error {
 	if db.batcher != nil {
 		db.batcher.close()
 	}
+	db.preparing.Wait()
+	for _, m := range []*sync.Map{&db.readStmts, &db.writeStmts} {
+		m.Range(func(_, v any) bool {
+			if st, ok := v.(*sql.Stmt); ok {
+				_ = st.Close()
+			}
+			return true
+		})
+	}
 	err := db.read.Close()
 	if db.write != db.read {
 		if db.dialect == SQLite {
@@ -185,7 +197,7 @@ func (db *DB) Read(ctx context.Context, fn func(ctx context.Context, tx *Tx) err
 	if err != nil {
 		return errs.E(errs.Unavailable, "store.Read", "database unavailable", err)
 	}
-	tx := &Tx{db: db, q: sqlTx}
+	tx := &Tx{db: db, q: sqlTx, pool: db.read}
 	err = fn(ctx, tx)
 	tx.done = true
 	if err != nil {
@@ -205,7 +217,7 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 	if err != nil {
 		return errs.E(errs.Unavailable, "store.Write", "database unavailable", err)
 	}
-	tx := &Tx{db: db, q: sqlTx}
+	tx := &Tx{db: db, q: sqlTx, pool: db.write}
 	err = fn(ctx, tx)
 	tx.done = true
 	if err != nil {
@@ -219,18 +231,12 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 	return nil
 }
 
-// query is what *sql.Tx and *sql.Conn have in common.
-type query interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // Tx is a transaction-bound handle, valid only inside the closure it was
 // passed to. Queries use '?' placeholders.
 type Tx struct {
 	db          *DB
-	q           query
+	q           *sql.Tx
+	pool        *sql.DB // the pool q came from, for prepared statements
 	done        bool
 	afterCommit []func()
 }
@@ -255,19 +261,70 @@ func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 // Exec runs a statement.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.check()
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.q.ExecContext(ctx, tx.db.bind(query), args...)
 }
 
 // Query runs a query returning rows.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.check()
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.q.QueryContext(ctx, tx.db.bind(query), args...)
 }
 
 // QueryRow runs a query returning at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.check()
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.q.QueryRowContext(ctx, tx.db.bind(query), args...)
+}
+
+// stmt returns query prepared once per SQLite pool and bound to this
+// transaction, or nil to run it unprepared. The SQLite driver would
+// otherwise parse every statement on every call, which costs more than
+// running it. (pgx caches prepared statements by itself.)
+//
+// A statement seen for the first time runs unprepared and is prepared in the
+// background: preparing needs a free connection, and the only writer
+// connection is the one this transaction holds.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.dialect != SQLite {
+		return nil
+	}
+	cache := &tx.db.readStmts
+	if tx.pool == tx.db.write {
+		cache = &tx.db.writeStmts
+	}
+	v, ok := cache.Load(query)
+	if !ok {
+		if _, loaded := cache.LoadOrStore(query, nil); !loaded {
+			tx.db.preparing.Add(1)
+			go func() {
+				defer tx.db.preparing.Done()
+				prepare(tx.pool, cache, query)
+			}()
+		}
+		return nil
+	}
+	st, _ := v.(*sql.Stmt)
+	if st == nil {
+		return nil // being prepared
+	}
+	return tx.q.StmtContext(ctx, st)
+}
+
+func prepare(pool *sql.DB, cache *sync.Map, query string) {
+	st, err := pool.Prepare(query)
+	if err != nil {
+		return // stays unprepared; the error shows where it runs
+	}
+	cache.Store(query, st)
 }
 
 func (tx *Tx) check() {

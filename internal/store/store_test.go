@@ -180,7 +180,6 @@ func TestUnreachablePostgresIsAnUnavailableErrorWithoutPassword(t *testing.T) {
 	}
 }
 
-
 func TestAfterCommitRunsOnlyForCommittedClosures(t *testing.T) {
 	testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -1,0 +1,192 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/store"
+)
+
+// Problem kinds found by Verify.
+const (
+	Altered      = "altered"       // an entry's content no longer matches its hash
+	Removed      = "removed"       // an entry is missing (gap, or cut off the end)
+	Reordered    = "reordered"     // an entry does not follow the one before it
+	BadSignature = "bad_signature" // a checkpoint's signature or hash does not hold
+)
+
+// Problem is the first broken place in one chain.
+type Problem struct {
+	Org     string `json:"org"`
+	Seq     int64  `json:"seq"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Chains      int       `json:"chains"`
+	Entries     int64     `json:"entries"`
+	Checkpoints int       `json:"checkpoints"`
+	Problems    []Problem `json:"problems"`
+}
+
+// OK reports whether every chain verified.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// AllOrgs asks Verify for every chain.
+const AllOrgs = "*"
+
+// Verify walks the chain of org (or every chain, with AllOrgs) and its
+// signed checkpoints and reports the first broken entry of each chain.
+func (l *Log) Verify(ctx context.Context, db *store.DB, org string) (Report, error) {
+	var rep Report
+	err := db.Read(ctx, func(ctx context.Context, tx *store.Tx) error {
+		orgs, err := chainOrgs(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			rep.Chains++
+			p, n, cps, err := l.verifyChain(ctx, tx, o)
+			if err != nil {
+				return err
+			}
+			rep.Entries += n
+			rep.Checkpoints += cps
+			if p != nil {
+				rep.Problems = append(rep.Problems, *p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Report{}, errs.E("audit.Verify", err)
+	}
+	return rep, nil
+}
+
+// chainOrgs lists the chains to check: every organization that has a head,
+// a checkpoint or an entry, so deleting a whole chain's head is noticed too.
+func chainOrgs(ctx context.Context, tx *store.Tx, org string) ([]string, error) {
+	if org != AllOrgs {
+		return []string{org}, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT org_id FROM audit_heads UNION SELECT org_id FROM audit_checkpoints
+		UNION SELECT DISTINCT org_id FROM audit_events ORDER BY 1`)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+type checkpointRow struct {
+	seq       int64
+	hash      []byte
+	at        int64
+	keyID     string
+	signature []byte
+}
+
+func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Problem, int64, int, error) {
+	fail := func(seq int64, kind, format string, args ...any) *Problem {
+		return &Problem{Org: org, Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	}
+	// Checkpoints first: each must carry a valid signature.
+	cps, err := loadCheckpoints(ctx, tx, org)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for _, c := range cps {
+		if !l.signer.verify(c.keyID, checkpointMessage(org, c.seq, c.hash, c.at), c.signature) {
+			return fail(c.seq, BadSignature, "checkpoint at entry %d has an invalid signature", c.seq), 0, len(cps), nil
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, target, outcome, ip, user_agent, details, prev_hash, hash
+		FROM audit_events WHERE org_id = ? ORDER BY seq`, org)
+	if err != nil {
+		return nil, 0, 0, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	}
+	defer rows.Close()
+	prev := genesis
+	var last int64
+	var n int64
+	next := 0 // index of the next checkpoint to meet
+	var e Entry
+	var at int64
+	e.Org = org
+	for rows.Next() {
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.IP, &e.UserAgent, &e.Details, &e.PrevHash, &e.Hash); err != nil {
+			return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+		}
+		n++
+		e.Time = timeMicro(at)
+		if e.Seq != last+1 {
+			return fail(last+1, Removed, "entry %d is missing (the chain jumps from %d to %d)", last+1, last, e.Seq), n, len(cps), nil
+		}
+		if !bytes.Equal(e.computeHash(), e.Hash) {
+			return fail(e.Seq, Altered, "entry %d was altered: its content does not match its hash", e.Seq), n, len(cps), nil
+		}
+		if !bytes.Equal(e.PrevHash, prev) {
+			return fail(e.Seq, Reordered, "entry %d does not follow entry %d: the chain link is broken", e.Seq, last), n, len(cps), nil
+		}
+		for next < len(cps) && cps[next].seq == e.Seq {
+			if !bytes.Equal(cps[next].hash, e.Hash) {
+				return fail(e.Seq, Altered, "entry %d differs from the signed checkpoint", e.Seq), n, len(cps), nil
+			}
+			next++
+		}
+		prev, last = e.Hash, e.Seq
+		e.PrevHash, e.Hash = nil, nil // let Scan allocate fresh slices
+	}
+	if err := rows.Err(); err != nil {
+		return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	}
+	if next < len(cps) {
+		return fail(last+1, Removed, "entries %d to %d were removed: a signed checkpoint covers entry %d", last+1, cps[len(cps)-1].seq, cps[len(cps)-1].seq), n, len(cps), nil
+	}
+	var headSeq int64
+	var headHash []byte
+	err = tx.QueryRow(ctx, "SELECT seq, hash FROM audit_heads WHERE org_id = ?", org).Scan(&headSeq, &headHash)
+	switch {
+	case store.IsNoRows(err):
+		if last > 0 {
+			return fail(last, Removed, "the chain head record is missing"), n, len(cps), nil
+		}
+	case err != nil:
+		return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	case headSeq > last:
+		return fail(last+1, Removed, "entries %d to %d were removed from the end of the chain", last+1, headSeq), n, len(cps), nil
+	case headSeq < last || !bytes.Equal(headHash, prev):
+		return fail(headSeq, Altered, "the chain head does not match entry %d", last), n, len(cps), nil
+	}
+	return nil, n, len(cps), nil
+}
+
+func loadCheckpoints(ctx context.Context, tx *store.Tx, org string) ([]checkpointRow, error) {
+	rows, err := tx.Query(ctx, "SELECT seq, hash, at, key_id, signature FROM audit_checkpoints WHERE org_id = ? ORDER BY seq", org)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	}
+	defer rows.Close()
+	var out []checkpointRow
+	for rows.Next() {
+		var c checkpointRow
+		if err := rows.Scan(&c.seq, &c.hash, &c.at, &c.keyID, &c.signature); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is Rampart's whole configuration. The zero value is not useful:
+// start from Default or Load. Field docs name the YAML path of each setting;
+// Settings lists the environment variables and flags.
+type Config struct {
+	// DataDir (data_dir) holds the SQLite database, root key and ACME cache
+	// unless those are configured elsewhere.
+	DataDir string
+	// DatabaseURL (database_url) is empty (SQLite in DataDir), sqlite:PATH,
+	// or a postgres:// URL. Secret: it may carry a password.
+	DatabaseURL string
+	// PublicURL (public_url) is the https URL clients use; empty means
+	// derived, see EffectivePublicURL.
+	PublicURL string
+	// Listen holds the listener addresses.
+	Listen struct {
+		HTTPS string // listen.https: host:port of the HTTPS listener
+		HTTP  string // listen.http: host:port of the redirect listener, or "off"
+	}
+	// TLS chooses where certificates come from: files, ACME, or neither
+	// (the server then decides, e.g. a self-signed development certificate).
+	TLS struct {
+		CertFile string // tls.cert_file: PEM certificate chain
+		KeyFile  string // tls.key_file: PEM private key
+		// ACME obtains certificates automatically; exclusive with the files.
+		ACME struct {
+			Domains      []string // tls.acme.domains: hostnames to certify
+			Email        string   // tls.acme.email: contact for the CA
+			CacheDir     string   // tls.acme.cache_dir: empty means DataDir/acme
+			DirectoryURL string   // tls.acme.directory_url: empty means the default CA
+		}
+	}
+	// Keys configures the key provider holding the root key.
+	Keys struct {
+		Provider    string // keys.provider: "local"
+		RootKeyFile string // keys.root_key_file: empty means DataDir/root.key
+	}
+	// Log configures logging.
+	Log struct {
+		Format string // log.format: "text" or "json"
+		Level  string // log.level: "debug", "info", "warn" or "error"
+	}
+	// Audit configures the audit log's signed checkpoints.
+	Audit struct {
+		CheckpointEvery    int           // audit.checkpoint_every: entries between checkpoints
+		CheckpointInterval time.Duration // audit.checkpoint_interval: longest time between checkpoints
+	}
+	// Server tunes the HTTP server.
+	Server struct {
+		ShutdownTimeout   time.Duration // server.shutdown_timeout
+		ReadHeaderTimeout time.Duration // server.read_header_timeout
+		IdleTimeout       time.Duration // server.idle_timeout
+		MaxHeaderBytes    int           // server.max_header_bytes
+	}
+}
+
+// Default returns the defaults, which pass validation on their own.
+func Default() Config {
+	var c Config
+	c.DataDir = "./rampart-data"
+	c.Listen.HTTPS = ":8443"
+	c.Listen.HTTP = ":8080"
+	c.TLS.ACME.Domains = []string{}
+	c.Keys.Provider = "local"
+	c.Log.Format = "text"
+	c.Log.Level = "info"
+	c.Audit.CheckpointEvery = 1000
+	c.Audit.CheckpointInterval = 5 * time.Minute
+	c.Server.ShutdownTimeout = 30 * time.Second
+	c.Server.ReadHeaderTimeout = 10 * time.Second
+	c.Server.IdleTimeout = 120 * time.Second
+	c.Server.MaxHeaderBytes = 64 << 10
+	return c
+}
+
+// ListenOff is the listen.http value that disables the redirect listener.
+const ListenOff = "off"
+
+// IsPostgres reports whether DatabaseURL names a PostgreSQL database.
+func (c Config) IsPostgres() bool {
+	return isPostgresURL(c.DatabaseURL)
+}
+
+// SQLitePath returns the SQLite database file: the path of a sqlite: URL, or
+// DataDir/rampart.db when DatabaseURL is empty. It returns "" for PostgreSQL.
+// A relative path is relative to the working directory, not to DataDir.
+func (c Config) SQLitePath() string {
+	if c.DatabaseURL == "" {
+		return filepath.Join(c.DataDir, "rampart.db")
+	}
+	if p, ok := sqlitePath(c.DatabaseURL); ok {
+		return p
+	}
+	return ""
+}
+
+// RootKeyPath returns the local provider's root key file: Keys.RootKeyFile,
+// or DataDir/root.key when that is empty.
+func (c Config) RootKeyPath() string {
+	if c.Keys.RootKeyFile != "" {
+		return c.Keys.RootKeyFile
+	}
+	return filepath.Join(c.DataDir, "root.key")
+}
+
+// ACMECacheDir returns the ACME cache directory: TLS.ACME.CacheDir, or
+// DataDir/acme when that is empty.
+func (c Config) ACMECacheDir() string {
+	if c.TLS.ACME.CacheDir != "" {
+		return c.TLS.ACME.CacheDir
+	}
+	return filepath.Join(c.DataDir, "acme")
+}
+
+// EffectivePublicURL returns PublicURL without a trailing slash, or, when it
+// is empty, https://localhost:<port of Listen.HTTPS> (no port for 443). With
+// port 0 the result names port 0: a server that binds a random port must
+// derive its URL from the bound address instead.
+func (c Config) EffectivePublicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	_, port, err := net.SplitHostPort(c.Listen.HTTPS)
+	if err != nil || port == "443" {
+		return "https://localhost"
+	}
+	return "https://localhost:" + port
+}

@@ -1,0 +1,461 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Group selects which settings a sub-command offers as flags.
+type Group uint8
+
+// The flag groups. Commands that only touch data (migrate, keys, audit,
+// admin) register GroupData; serve registers both.
+const (
+	GroupData   Group = iota + 1 // data_dir, database_url, keys.*, log.*
+	GroupServer                  // listeners, public URL, TLS, audit, server tuning
+)
+
+// SettingInfo describes one setting for documentation.
+type SettingInfo struct {
+	Path    string // YAML path, dotted: "listen.https"
+	Env     string // environment variable: "RAMPART_LISTEN_HTTPS"
+	Flag    string // flag name without dashes ("listen-https"); "" when there is no flag
+	Type    string // what the value looks like: "host:port", "duration", "text|json", ...
+	Default string // the default as it would be written in the file; "" for none
+	Usage   string // one-line description
+	Secret  bool   // never printed in clear
+}
+
+// setting is one row of the table: how a setting is named in each layer and
+// the value that parses raw strings into its field of a Config.
+type setting struct {
+	path   string
+	env    string
+	flag   string // "" when the setting has no flag
+	usage  string
+	secret bool
+	group  Group
+	val    value
+}
+
+// label names the setting in every layer, the prefix of its error messages:
+// `listen.https (RAMPART_LISTEN_HTTPS, --listen-https)`.
+func (s *setting) label() string {
+	if s.flag == "" {
+		return s.path + " (" + s.env + ")"
+	}
+	return s.path + " (" + s.env + ", --" + s.flag + ")"
+}
+
+// table returns the settings bound to the fields of c, in the order they are
+// documented, printed and validated. It is built per call, so there is no
+// shared mutable state; Settings() and the tests rely on it covering every
+// field of Config.
+func table(c *Config) []setting {
+	return []setting{
+		{path: "data_dir", env: "RAMPART_DATA_DIR", flag: "data-dir", group: GroupData,
+			usage: "directory for the SQLite database, root key and ACME cache",
+			val:   &stringValue{p: &c.DataDir, typ: "path", check: nonEmpty}},
+		{path: "database_url", env: "RAMPART_DATABASE_URL", flag: "database-url", group: GroupData, secret: true,
+			usage: "database: sqlite:PATH, or a postgres:// or postgresql:// URL; empty means SQLite in <data_dir>/rampart.db",
+			val:   &stringValue{p: &c.DatabaseURL, typ: "url", check: checkDatabaseURL}},
+		{path: "listen.https", env: "RAMPART_LISTEN_HTTPS", flag: "listen-https", group: GroupServer,
+			usage: "host:port of the HTTPS listener (port 0 picks a free port)",
+			val:   &stringValue{p: &c.Listen.HTTPS, typ: "host:port", check: checkListenAddr}},
+		{path: "listen.http", env: "RAMPART_LISTEN_HTTP", flag: "listen-http", group: GroupServer,
+			usage: `host:port of the HTTP listener that redirects to HTTPS, or "off"`,
+			val:   &stringValue{p: &c.Listen.HTTP, typ: "host:port|off", check: checkRedirectAddr}},
+		{path: "public_url", env: "RAMPART_PUBLIC_URL", flag: "public-url", group: GroupServer,
+			usage: "absolute https URL clients use; empty means https://localhost:<listen.https port>",
+			val:   &stringValue{p: &c.PublicURL, typ: "url", check: optional(checkHTTPSURL)}},
+		{path: "tls.cert_file", env: "RAMPART_TLS_CERT_FILE", flag: "tls-cert", group: GroupServer,
+			usage: "PEM certificate chain file; set together with tls.key_file",
+			val:   &stringValue{p: &c.TLS.CertFile, typ: "path"}},
+		{path: "tls.key_file", env: "RAMPART_TLS_KEY_FILE", flag: "tls-key", group: GroupServer,
+			usage: "PEM private key file for tls.cert_file",
+			val:   &stringValue{p: &c.TLS.KeyFile, typ: "path"}},
+		{path: "tls.acme.domains", env: "RAMPART_TLS_ACME_DOMAINS", flag: "acme-domain", group: GroupServer,
+			usage: "hostnames to get ACME certificates for (comma-separated; the flag repeats); excludes certificate files",
+			val:   &listValue{p: &c.TLS.ACME.Domains, typ: "hostname", check: checkACMEDomain}},
+		{path: "tls.acme.email", env: "RAMPART_TLS_ACME_EMAIL", flag: "acme-email", group: GroupServer,
+			usage: "contact email given to the ACME CA",
+			val:   &stringValue{p: &c.TLS.ACME.Email, typ: "email", check: optional(checkEmail)}},
+		{path: "tls.acme.cache_dir", env: "RAMPART_TLS_ACME_CACHE_DIR", flag: "acme-cache-dir", group: GroupServer,
+			usage: "directory for the ACME account and certificates; empty means <data_dir>/acme",
+			val:   &stringValue{p: &c.TLS.ACME.CacheDir, typ: "path"}},
+		{path: "tls.acme.directory_url", env: "RAMPART_TLS_ACME_DIRECTORY_URL", flag: "acme-directory-url", group: GroupServer,
+			usage: "https URL of the ACME directory; empty means the default CA",
+			val:   &stringValue{p: &c.TLS.ACME.DirectoryURL, typ: "url", check: optional(checkHTTPSURL)}},
+		{path: "keys.provider", env: "RAMPART_KEYS_PROVIDER", flag: "keys-provider", group: GroupData,
+			usage: "where the root key is kept: local (a file)",
+			val:   &stringValue{p: &c.Keys.Provider, typ: "local", check: oneOf("local")}},
+		{path: "keys.root_key_file", env: "RAMPART_KEYS_ROOT_KEY_FILE", flag: "root-key-file", group: GroupData,
+			usage: "root key file of the local provider; empty means <data_dir>/root.key",
+			val:   &stringValue{p: &c.Keys.RootKeyFile, typ: "path"}},
+		{path: "log.format", env: "RAMPART_LOG_FORMAT", flag: "log-format", group: GroupData,
+			usage: "log format: text or json",
+			val:   &stringValue{p: &c.Log.Format, typ: "text|json", check: oneOf("text", "json")}},
+		{path: "log.level", env: "RAMPART_LOG_LEVEL", flag: "log-level", group: GroupData,
+			usage: "lowest level logged: debug, info, warn or error",
+			val:   &stringValue{p: &c.Log.Level, typ: "debug|info|warn|error", check: oneOf("debug", "info", "warn", "error")}},
+		{path: "audit.checkpoint_every", env: "RAMPART_AUDIT_CHECKPOINT_EVERY", flag: "audit-checkpoint-every", group: GroupServer,
+			usage: "sign an audit checkpoint after this many entries (at least 1)",
+			val:   &intValue{p: &c.Audit.CheckpointEvery, min: 1}},
+		{path: "audit.checkpoint_interval", env: "RAMPART_AUDIT_CHECKPOINT_INTERVAL", flag: "audit-checkpoint-interval", group: GroupServer,
+			usage: "sign an audit checkpoint at least this often (at least 1s)",
+			val:   &durationValue{p: &c.Audit.CheckpointInterval, min: time.Second}},
+		{path: "server.shutdown_timeout", env: "RAMPART_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", group: GroupServer,
+			usage: "how long shutdown waits for requests in flight",
+			val:   &durationValue{p: &c.Server.ShutdownTimeout}},
+		{path: "server.read_header_timeout", env: "RAMPART_READ_HEADER_TIMEOUT", group: GroupServer,
+			usage: "time a client has to send the request headers",
+			val:   &durationValue{p: &c.Server.ReadHeaderTimeout}},
+		{path: "server.idle_timeout", env: "RAMPART_IDLE_TIMEOUT", group: GroupServer,
+			usage: "how long an idle keep-alive connection stays open",
+			val:   &durationValue{p: &c.Server.IdleTimeout}},
+		{path: "server.max_header_bytes", env: "RAMPART_MAX_HEADER_BYTES", group: GroupServer,
+			usage: "largest request header accepted, in bytes (at least 4096)",
+			val:   &intValue{p: &c.Server.MaxHeaderBytes, min: 4096}},
+	}
+}
+
+// Settings returns every setting with its names, default and usage, in
+// table order.
+func Settings() []SettingInfo {
+	d := Default()
+	t := table(&d)
+	out := make([]SettingInfo, len(t))
+	for i, s := range t {
+		out[i] = SettingInfo{
+			Path: s.path, Env: s.env, Flag: s.flag, Type: s.val.typeName(),
+			Default: s.val.String(), Usage: s.usage, Secret: s.secret,
+		}
+	}
+	return out
+}
+
+// value parses raw strings into one field of a Config and formats it back.
+type value interface {
+	// set parses raw and stores the result. On failure the field is left
+	// unchanged and the result is the problem, worded after the setting's
+	// label: `"abc" is not a host:port address`. Only list values take more
+	// than one raw string. A secret's problem must not quote the raw value.
+	set(raw []string) (problem string)
+	// String formats the field as it would be written in the file.
+	String() string
+	// yaml returns the field for printing as YAML.
+	yaml() any
+	// typeName says what the value looks like, for docs and flag help.
+	typeName() string
+	// field returns the pointer into Config (for the coverage test).
+	field() any
+}
+
+// stringValue is a string setting with an optional rule.
+type stringValue struct {
+	p     *string
+	typ   string
+	check func(string) string // nil means any string
+}
+
+func (v *stringValue) set(raw []string) string {
+	s := strings.Join(raw, ",")
+	if v.check != nil {
+		if problem := v.check(s); problem != "" {
+			return problem
+		}
+	}
+	*v.p = s
+	return ""
+}
+func (v *stringValue) String() string   { return *v.p }
+func (v *stringValue) yaml() any        { return *v.p }
+func (v *stringValue) typeName() string { return v.typ }
+func (v *stringValue) field() any       { return v.p }
+
+// intValue is a decimal integer setting with a minimum.
+type intValue struct {
+	p   *int
+	min int
+}
+
+func (v *intValue) set(raw []string) string {
+	s := strings.Join(raw, ",")
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not an integer", s)
+	}
+	if n < v.min {
+		return fmt.Sprintf("%q is below the minimum of %d", s, v.min)
+	}
+	*v.p = n
+	return ""
+}
+func (v *intValue) String() string   { return strconv.Itoa(*v.p) }
+func (v *intValue) yaml() any        { return *v.p }
+func (v *intValue) typeName() string { return "int" }
+func (v *intValue) field() any       { return v.p }
+
+// durationValue is a Go duration setting ("30s", "5m", "1h30m"). A zero min
+// means the duration must be greater than 0.
+type durationValue struct {
+	p   *time.Duration
+	min time.Duration
+}
+
+func (v *durationValue) set(raw []string) string {
+	s := strings.Join(raw, ",")
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not a duration (write it with a unit, like 30s, 5m or 1h30m)", s)
+	}
+	if v.min == 0 && d <= 0 {
+		return fmt.Sprintf("%q is not greater than 0", s)
+	}
+	if d < v.min {
+		return fmt.Sprintf("%q is below the minimum of %s", s, formatDuration(v.min))
+	}
+	*v.p = d
+	return ""
+}
+func (v *durationValue) String() string   { return formatDuration(*v.p) }
+func (v *durationValue) yaml() any        { return formatDuration(*v.p) }
+func (v *durationValue) typeName() string { return "duration" }
+func (v *durationValue) field() any       { return v.p }
+
+// formatDuration writes d without the zero units time.Duration.String adds:
+// 5m rather than 5m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// listValue is a list of strings. Every raw string is split on commas and
+// trimmed, and empty items are dropped, so "a.com, b.com" from the
+// environment, a YAML list and repeated flags all give the same list; an
+// empty string gives an empty list. A later layer replaces the whole list.
+type listValue struct {
+	p     *[]string
+	typ   string
+	check func(string) string
+}
+
+func (v *listValue) set(raw []string) string {
+	items := []string{}
+	seen := map[string]bool{}
+	var problems []string
+	for _, r := range raw {
+		for _, item := range strings.Split(r, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			if seen[item] {
+				problems = append(problems, fmt.Sprintf("%q is listed twice", item))
+			} else if v.check != nil {
+				if problem := v.check(item); problem != "" {
+					problems = append(problems, problem)
+				}
+			}
+			seen[item] = true
+			items = append(items, item)
+		}
+	}
+	if len(problems) > 0 {
+		return strings.Join(problems, "; ")
+	}
+	*v.p = items
+	return ""
+}
+func (v *listValue) String() string   { return strings.Join(*v.p, ",") }
+func (v *listValue) typeName() string { return v.typ }
+func (v *listValue) field() any       { return v.p }
+func (v *listValue) yaml() any {
+	if *v.p == nil {
+		return []string{}
+	}
+	return *v.p
+}
+
+// Rules. Each returns "" when s is acceptable, otherwise the problem starting
+// with the quoted value.
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	return ""
+}
+
+// optional applies check to non-empty values only.
+func optional(check func(string) string) func(string) string {
+	return func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return check(s)
+	}
+}
+
+// oneOf accepts exactly the allowed values and lists them when it refuses.
+func oneOf(allowed ...string) func(string) string {
+	return func(s string) string {
+		for _, a := range allowed {
+			if s == a {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%q is not one of: %s", s, strings.Join(allowed, ", "))
+	}
+}
+
+func checkListenAddr(s string) string {
+	if ok, why := checkAddr(s); !ok {
+		return fmt.Sprintf("%q is not a host:port address%s", s, why)
+	}
+	return ""
+}
+
+func checkRedirectAddr(s string) string {
+	if s == ListenOff {
+		return ""
+	}
+	if ok, why := checkAddr(s); !ok {
+		return fmt.Sprintf("%q is not a host:port address or %q%s", s, ListenOff, why)
+	}
+	return ""
+}
+
+// checkAddr accepts a host:port with a numeric port 0-65535 and a host that
+// is empty, an IP address or a hostname. When it refuses, why is a detail in
+// parentheses, or empty when the shape alone is wrong.
+func checkAddr(s string) (ok bool, why string) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false, ""
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return false, " (the port must be a number from 0 to 65535)"
+	}
+	if host != "" && !isHostname(host) {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return false, fmt.Sprintf(" (%q is neither a hostname nor an IP address)", host)
+		}
+	}
+	return true, ""
+}
+
+// isHostname reports whether s is a DNS name of letters, digits and hyphens
+// (RFC 1123 labels); a single label such as "localhost" counts.
+func isHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkACMEDomain accepts names an ACME CA can issue for with the HTTP-01 or
+// TLS-ALPN-01 challenges: fully qualified, no wildcard, not an IP address.
+func checkACMEDomain(s string) string {
+	_, ipErr := netip.ParseAddr(s)
+	if !isHostname(s) || !strings.Contains(s, ".") || ipErr == nil {
+		return fmt.Sprintf("%q is not a fully qualified hostname (like app.example.com; no wildcards or IP addresses)", s)
+	}
+	return ""
+}
+
+func checkEmail(s string) string {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return fmt.Sprintf("%q is not an email address (like ops@example.com)", s)
+	}
+	return ""
+}
+
+// checkHTTPSURL accepts an absolute https URL with a host and no user info,
+// query or fragment.
+func checkHTTPSURL(s string) string {
+	u, err := url.Parse(s)
+	var why string
+	switch {
+	case err != nil:
+		why = "it does not parse"
+	case u.Scheme != "https":
+		why = "the scheme must be https"
+	case u.Host == "" || u.Hostname() == "":
+		why = "the host is missing"
+	case u.User != nil:
+		why = "user info is not allowed"
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#"):
+		why = "a query or fragment is not allowed"
+	default:
+		return ""
+	}
+	return fmt.Sprintf("%q is not an absolute https URL (%s)", s, why)
+}
+
+// checkDatabaseURL accepts "", sqlite:PATH (or sqlite://PATH) and postgres://
+// or postgresql:// URLs that parse. database_url is secret, so the value is
+// only ever quoted redacted, and the URL parser's own error, which can echo
+// part of the password, is never included.
+func checkDatabaseURL(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case hasPrefixFold(s, "sqlite:"):
+		if p, _ := sqlitePath(s); p == "" {
+			return fmt.Sprintf("%q has no file path (write sqlite:PATH or sqlite:///ABSOLUTE/PATH)", redactURL(s))
+		}
+		return ""
+	case isPostgresURL(s):
+		if u, err := url.Parse(s); err != nil || u.Host == "" && u.Path == "" && u.RawQuery == "" {
+			return "the value is not a valid PostgreSQL URL (the value is not shown because it may contain a password)"
+		}
+		return ""
+	default:
+		return fmt.Sprintf("%q is not a supported database URL (use sqlite:PATH, postgres://... or postgresql://...)", redactURL(s))
+	}
+}
+
+// sqlitePath returns the file path of a sqlite:PATH or sqlite://PATH URL
+// (so sqlite:///abs/x.db is /abs/x.db and sqlite:rel/x.db is rel/x.db).
+func sqlitePath(s string) (string, bool) {
+	switch {
+	case hasPrefixFold(s, "sqlite://"):
+		return s[len("sqlite://"):], true
+	case hasPrefixFold(s, "sqlite:"):
+		return s[len("sqlite:"):], true
+	}
+	return "", false
+}
+
+func isPostgresURL(s string) bool {
+	return hasPrefixFold(s, "postgres://") || hasPrefixFold(s, "postgresql://")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
