@@ -435,14 +435,15 @@ func (l *loader) validate() {
 	}
 }
 
-// report is the error message: a header with the count, then one problem a
-// line.
+// report is the error message: one line for a single problem (so a start-up
+// failure reads as one line naming the setting), otherwise a header with the
+// count and one problem a line.
 func (l *loader) report() string {
 	total := len(l.problems) + l.dropped
-	n := strconv.Itoa(total) + " problems"
 	if total == 1 {
-		n = "1 problem"
+		return "invalid configuration: " + l.problems[0]
 	}
+	n := strconv.Itoa(total) + " problems"
 	lines := append([]string{"invalid configuration (" + n + "):"}, l.problems...)
 	if l.dropped > 0 {
 		lines = append(lines, fmt.Sprintf("... and %d more not shown", l.dropped))

@@ -45,7 +45,11 @@ func (l layers) load(t *testing.T) (Config, []string, error) {
 	if err == nil {
 		return c, nil, nil
 	}
-	lines := strings.Split(strings.ReplaceAll(errs.SafeMessage(err), path, "$FILE"), "\n")
+	msg := strings.ReplaceAll(errs.SafeMessage(err), path, "$FILE")
+	if one, ok := strings.CutPrefix(msg, "invalid configuration: "); ok {
+		return c, []string{one}, err // a single problem is one line
+	}
+	lines := strings.Split(msg, "\n")
 	return c, lines[1:], err
 }
 
@@ -462,7 +466,7 @@ tls.key_file (RAMPART_TLS_KEY_FILE, --tls-key): must be set when tls.cert_file i
 
 func TestLoadErrorIsInvalidAndNamesTheOperation(t *testing.T) {
 	_, err := Load(Sources{LookupEnv: lookupMap(nil), Environ: environMap(map[string]string{"RAMPART_X": ""})})
-	want := "config.Load: invalid configuration (1 problem):\nRAMPART_X: unknown setting"
+	want := "config.Load: invalid configuration: RAMPART_X: unknown setting"
 	if err == nil || err.Error() != want || errs.KindOf(err) != errs.Invalid {
 		t.Errorf("err = %v (kind %v), want %q (invalid)", err, errs.KindOf(err), want)
 	}

@@ -1,0 +1,259 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rampart-platform/rampart/internal/audit"
+	"github.com/rampart-platform/rampart/internal/certs"
+	"github.com/rampart-platform/rampart/internal/config"
+	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/httpapi"
+)
+
+// Version is the build's version, set by the linker.
+var Version = "dev"
+
+// Server is a running Rampart instance.
+type Server struct {
+	data       *Data
+	certs      *certs.Provider
+	httpsLn    net.Listener
+	httpLn     net.Listener
+	https      *http.Server
+	redirect   *http.Server
+	publicURL  string
+	background sync.WaitGroup
+}
+
+// Start validates cfg, binds the listeners, and only then creates or opens
+// the data directory, so a wrong setting or a busy port leaves nothing
+// behind. It prints the URL to out.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) (*Server, error) {
+	src := certSource(cfg)
+	if err := certs.Check(src); err != nil {
+		return nil, err
+	}
+	httpsLn, err := listen("listen.https", cfg.Listen.HTTPS)
+	if err != nil {
+		return nil, err
+	}
+	var httpLn net.Listener
+	if cfg.Listen.HTTP != config.ListenOff {
+		if httpLn, err = listen("listen.http", cfg.Listen.HTTP); err != nil {
+			_ = httpsLn.Close()
+			return nil, err
+		}
+	}
+	closeListeners := func() {
+		_ = httpsLn.Close()
+		if httpLn != nil {
+			_ = httpLn.Close()
+		}
+	}
+	data, err := OpenData(ctx, cfg, log, CreateIfMissing)
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
+	provider, err := certs.Open(src)
+	if err != nil {
+		closeListeners()
+		_ = data.Close()
+		return nil, err
+	}
+	s := &Server{data: data, certs: provider, httpsLn: httpsLn, httpLn: httpLn}
+	s.publicURL = publicURL(cfg, httpsLn)
+	handler := httpapi.NewHandler(httpapi.Deps{
+		Log:       log,
+		PublicURL: s.publicURL,
+		Version:   Version,
+		Checks: []httpapi.Check{
+			{Name: "database", Run: data.DB.Ping},
+			{Name: "keys", Run: data.Keys.Check},
+		},
+	})
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	s.https = &http.Server{
+		Handler:           handler,
+		TLSConfig:         provider.TLSConfig(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          errLog,
+	}
+	if httpLn != nil {
+		_, port, _ := net.SplitHostPort(httpsLn.Addr().String())
+		s.redirect = &http.Server{
+			Handler:           provider.HTTPHandler(certs.RedirectHandler(port)),
+			ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+			IdleTimeout:       cfg.Server.IdleTimeout,
+			MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+			ErrorLog:          errLog,
+		}
+	}
+	if err := data.Audit.Record(ctx, data.DB, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "platform.start",
+		Details: map[string]any{"version": Version, "tls": provider.Mode(), "database": string(data.DB.Dialect())}}); err != nil {
+		closeListeners()
+		_ = data.Close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "Rampart %s is running at %s\n", Version, s.publicURL)
+	fmt.Fprintf(out, "  TLS: %s\n", provider.Describe())
+	if httpLn != nil {
+		fmt.Fprintf(out, "  http://%s redirects to HTTPS\n", httpLn.Addr())
+	}
+	fmt.Fprintf(out, "  data: %s (%s)\n", cfg.DataDir, data.DB.Dialect())
+	return s, nil
+}
+
+// URL is the instance's public URL (with the bound port when it was 0).
+func (s *Server) URL() string { return s.publicURL }
+
+// HTTPSAddr is the bound HTTPS address.
+func (s *Server) HTTPSAddr() net.Addr { return s.httpsLn.Addr() }
+
+// HTTPAddr is the bound redirect address, or nil when off.
+func (s *Server) HTTPAddr() net.Addr {
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// Data returns the open instance.
+func (s *Server) Data() *Data { return s.data }
+
+// Serve answers requests until ctx ends, then shuts down gracefully:
+// listeners close, requests in flight get up to server.shutdown_timeout to
+// finish, background jobs stop, the database is closed.
+func (s *Server) Serve(ctx context.Context) error {
+	cfg := s.data.Config
+	log := s.data.Log
+	errc := make(chan error, 2)
+	go func() { errc <- s.https.ServeTLS(s.httpsLn, "", "") }()
+	if s.redirect != nil {
+		go func() { errc <- s.redirect.Serve(s.httpLn) }()
+	}
+	jobs, stopJobs := context.WithCancel(context.Background())
+	s.background.Add(1)
+	go s.checkpointLoop(jobs, cfg.Audit.CheckpointInterval)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			serveErr = errs.E(errs.Unavailable, "app.Serve", "server stopped", err)
+		}
+	}
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range []*http.Server{s.https, s.redirect} {
+		if srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				log.Warn("shutdown did not finish in time; closing connections", "err", err)
+				_ = srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	stopJobs()
+	s.background.Wait()
+	// Seal what was written since the last checkpoint before stopping.
+	if _, err := s.data.Audit.CheckpointAll(context.Background(), s.data.DB); err != nil {
+		log.Warn("final audit checkpoint failed", "err", err)
+	}
+	_ = s.data.Audit.Record(context.Background(), s.data.DB, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "platform.stop"})
+	if err := s.data.Close(); err != nil {
+		serveErr = errors.Join(serveErr, errs.E(errs.Unavailable, "app.Serve", "closing the database failed", err))
+	}
+	log.Info("stopped")
+	return serveErr
+}
+
+func (s *Server) checkpointLoop(ctx context.Context, every time.Duration) {
+	defer s.background.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.data.Audit.CheckpointAll(ctx, s.data.DB); err != nil {
+				s.data.Log.Warn("audit checkpoint failed", "err", err)
+			} else if n > 0 {
+				s.data.Log.Debug("audit checkpoints signed", "chains", n)
+			}
+		}
+	}
+}
+
+func listen(setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "app.listen", fmt.Sprintf("%s: cannot listen on %s: %s", setting, addr, listenProblem(err)), err)
+	}
+	return ln, nil
+}
+
+// listenProblem names the usual causes in words an operator acts on.
+func listenProblem(err error) string {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		msg := opErr.Err.Error()
+		switch {
+		case strings.Contains(msg, "address already in use"):
+			return "the port is already in use by another program"
+		case strings.Contains(msg, "permission denied"):
+			return "permission denied (ports below 1024 need privileges)"
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+func certSource(cfg config.Config) certs.Source {
+	src := certs.Source{
+		CertFile:         cfg.TLS.CertFile,
+		KeyFile:          cfg.TLS.KeyFile,
+		ACMEDomains:      cfg.TLS.ACME.Domains,
+		ACMEEmail:        cfg.TLS.ACME.Email,
+		ACMEDirectoryURL: cfg.TLS.ACME.DirectoryURL,
+		DataDir:          cfg.DataDir,
+	}
+	if len(src.ACMEDomains) > 0 {
+		src.ACMECacheDir = cfg.ACMECacheDir()
+	}
+	return src
+}
+
+// publicURL is the configured public URL, or https://localhost with the
+// port actually bound (which differs from the setting when it was 0).
+func publicURL(cfg config.Config, ln net.Listener) string {
+	if cfg.PublicURL != "" {
+		return cfg.EffectivePublicURL()
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if p, _ := strconv.Atoi(port); p == 443 {
+		return "https://localhost"
+	}
+	return "https://localhost:" + port
+}

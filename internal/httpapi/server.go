@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/perimeter"
+)
+
+// Check is one readiness probe: the database, the key provider.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// Deps is what the API needs from the rest of the application.
+type Deps struct {
+	Log       *slog.Logger
+	Checks    []Check
+	PublicURL string // for security.txt
+	Version   string
+}
+
+// maxBody bounds request bodies by default (1 MiB).
+const maxBody = 1 << 20
+
+// NewHandler returns the HTTPS handler: perimeter first, then the routes.
+func NewHandler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": d.Version})
+	})
+	mux.HandleFunc("GET /readyz", readyHandler(d))
+	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))
+	})
+	var h http.Handler = mux
+	h = recoverPanics(d.Log, h)
+	h = perimeter.LimitBody(maxBody, h)
+	h = perimeter.SecurityHeaders(h)
+	h = perimeter.RequestID(h)
+	return h
+}
+
+func readyHandler(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		checks := map[string]string{}
+		ready := true
+		for _, c := range d.Checks {
+			if err := c.Run(ctx); err != nil {
+				ready = false
+				checks[c.Name] = "unavailable"
+				d.Log.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+				continue
+			}
+			checks[c.Name] = "ok"
+		}
+		status, word := http.StatusOK, "ready"
+		if !ready {
+			status, word = http.StatusServiceUnavailable, "not_ready"
+		}
+		writeJSON(w, status, map[string]any{"status": word, "checks": checks})
+	}
+}
+
+// securityTxt is the RFC 9116 vulnerability-disclosure file (PE4).
+func securityTxt(publicURL string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		expires := time.Now().UTC().AddDate(1, 0, 0).Truncate(24 * time.Hour).Format(time.RFC3339)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Contact: mailto:security@rampart.invalid\nExpires: %s\nPolicy: %s/SECURITY.md\nPreferred-Languages: en\nCanonical: %s/.well-known/security.txt\n",
+			expires, publicURL, publicURL)
+	}
+}
+
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(w, r, log, errs.E("httpapi", fmt.Errorf("panic: %v", v)))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
