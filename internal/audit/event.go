@@ -51,16 +51,17 @@ const HashSize = sha256.Size
 // genesis is the previous hash of the first entry of every chain.
 var genesis = make([]byte, HashSize)
 
-// entryHash is SHA-256 over the previous hash and every field, each
-// length-prefixed so that no two different entries encode alike.
+// entryHash is SHA-256 over the previous hash and every field: numbers as
+// varints, strings prefixed with their varint length, so that no two
+// different entries encode alike.
 func entryHash(prev []byte, org string, seq, atMicro int64, actor, action, target, outcome, ip, ua, details string) []byte {
 	buf := make([]byte, 0, 256+len(details))
 	buf = append(buf, hashDomain...)
 	buf = append(buf, prev...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(seq))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(atMicro))
+	buf = binary.AppendVarint(buf, seq)
+	buf = binary.AppendVarint(buf, atMicro)
 	for _, s := range [...]string{org, actor, action, target, outcome, ip, ua, details} {
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
+		buf = binary.AppendVarint(buf, int64(len(s)))
 		buf = append(buf, s...)
 	}
 	sum := sha256.Sum256(buf)

@@ -104,10 +104,10 @@ func (s *Signer) KeyID() string { return s.id }
 func checkpointMessage(org string, seq int64, hash []byte, atMicro int64) []byte {
 	b := make([]byte, 0, 64+len(org))
 	b = append(b, "rampart-audit-checkpoint-v1\x00"...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(org)))
+	b = binary.AppendVarint(b, int64(len(org)))
 	b = append(b, org...)
-	b = binary.BigEndian.AppendUint64(b, uint64(seq))
-	b = binary.BigEndian.AppendUint64(b, uint64(atMicro))
+	b = binary.AppendVarint(b, seq)
+	b = binary.AppendVarint(b, atMicro)
 	return append(b, hash...)
 }
 

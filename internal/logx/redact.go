@@ -575,6 +575,7 @@ func looksEncoded(cred string) bool {
 	if strings.HasPrefix(cred, Redacted) {
 		return true
 	}
+	// #nosec G115 -- byte(r) runs only when r <= 0x7f (short-circuit), so it is exact.
 	if len(cred) >= 8 && strings.IndexFunc(cred, func(r rune) bool { return r > 0x7f || !isLetter(byte(r)) }) >= 0 {
 		return true
 	}

@@ -1,0 +1,37 @@
+# Rampart's two everyday commands are `make run` (or `go run ./cmd/rampart serve`)
+# and `make test`. Go 1.26.8 has reachable standard-library vulnerabilities that
+# 1.26.10 fixes, so every target builds with 1.26.10 (fetched by the go command).
+export GOTOOLCHAIN := go1.26.10
+
+.PHONY: run build test bench lint gosec vulncheck tools check
+
+run:
+	go run ./cmd/rampart serve
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/rampart ./cmd/rampart
+
+# The whole test suite: unit and integration tests on real SQLite and the
+# PostgreSQL test database (RAMPART_TEST_POSTGRES_URL, default
+# postgres://postgres@127.0.0.1:5432/test), with the race detector.
+test:
+	go test -race -count=1 -timeout 20m ./...
+
+# Micro-benchmarks; results and commands are recorded in docs/benchmarks.md.
+bench:
+	go test -run '^$$' -bench . -benchtime 3s ./internal/keys/ ./internal/audit/
+
+tools:
+	bash scripts/install-tools.sh
+
+lint:
+	bash scripts/lint.sh
+
+gosec:
+	bash scripts/gosec.sh
+
+vulncheck:
+	bash scripts/vulncheck.sh
+
+# Everything CI checks besides the tests.
+check: lint gosec vulncheck
