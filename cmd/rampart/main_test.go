@@ -28,8 +28,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type result struct {
 	code           int
@@ -54,7 +58,9 @@ func instance(t *testing.T, d store.Dialect) []string {
 	return args
 }
 
-func withArgs(base []string, args ...string) []string { return append(append([]string{}, args...), base...) }
+func withArgs(base []string, args ...string) []string {
+	return append(append([]string{}, args...), base...)
+}
 
 func TestWrongConfigurationIsOneLineAndCreatesNothing(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
