@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"testing"
@@ -53,6 +54,34 @@ func BenchmarkStreamEncrypt(b *testing.B) {
 			}
 		}
 		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStreamDecrypt(b *testing.B) {
+	m := benchManager(b)
+	ctx := context.Background()
+	const total = 64 << 20
+	var sealed bytes.Buffer
+	w, err := m.EncryptingWriter(ctx, "bench", &sealed, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, total)); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	b.SetBytes(total)
+	for b.Loop() {
+		r, err := m.DecryptingReader(ctx, "bench", bytes.NewReader(sealed.Bytes()), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(io.Discard, r, buf); err != nil {
 			b.Fatal(err)
 		}
 	}
