@@ -7,25 +7,30 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/config"
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/keys"
+	"github.com/rampart-platform/rampart/internal/lockout"
+	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/store"
 )
 
 // Data is an open Rampart instance without its network side: what every
 // sub-command that touches data needs.
 type Data struct {
-	Config config.Config
-	Log    *slog.Logger
-	DB     *store.DB
-	Root   keys.RootKey
-	Keys   *keys.Manager
-	Audit  *audit.Log
-	Now    func() time.Time
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Root     keys.RootKey
+	Keys     *keys.Manager
+	Audit    *audit.Log
+	Identity *identity.Service
+	Now      func() time.Time
 }
 
 // OpenMode says whether OpenData may create a new instance.
@@ -90,6 +95,10 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 		Audit:  audit.New(signer, now, audit.Options{CheckpointEvery: int64(cfg.Audit.CheckpointEvery)}),
 		Now:    now,
 	}
+	// Bound concurrent argon2id work: 2 per core keeps a login flood from
+	// exhausting memory (MemoryBound() = that many times 19 MiB).
+	hasher := password.NewHasher(password.DefaultParams(), 2*runtime.NumCPU())
+	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), now, identity.Config{})
 	return d, nil
 }
 

@@ -77,6 +77,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		Log:       log,
 		PublicURL: s.publicURL,
 		Version:   Version,
+		Identity:  data.Identity,
+		Audit:     data.Audit,
+		DB:        data.DB,
+		// Keep in step with identity.Config's default lifetime.
+		SessionLifetime: 12 * time.Hour,
 		Checks: []httpapi.Check{
 			{Name: "database", Run: data.DB.Ping},
 			{Name: "keys", Run: data.Keys.Check},

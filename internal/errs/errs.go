@@ -20,7 +20,8 @@ const (
 	Invalid                  // the input is malformed or breaks a rule
 	NotFound                 // the thing does not exist or the caller may not know it does
 	Exists                   // the thing already exists
-	Conflict                 // a precondition (version, state) does not hold
+	Conflict                 // the request conflicts with the current state
+	Precondition             // a conditional request's precondition (If-Match) does not hold
 	Unauthorized             // the caller is not authenticated
 	Forbidden                // the caller is authenticated but lacks permission
 	RateLimited              // too many attempts; try later
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	Unavailable:  "unavailable",
 	Integrity:    "integrity",
 	Shredded:     "shredded",
+	Precondition: "precondition_failed",
 }
 
 // String returns the kind's stable snake_case name.

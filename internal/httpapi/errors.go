@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/identity"
+	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/perimeter"
 )
 
@@ -15,7 +18,8 @@ var statusOf = map[errs.Kind]int{
 	errs.Invalid:      http.StatusBadRequest,
 	errs.NotFound:     http.StatusNotFound,
 	errs.Exists:       http.StatusConflict,
-	errs.Conflict:     http.StatusPreconditionFailed,
+	errs.Conflict:     http.StatusConflict,
+	errs.Precondition: http.StatusPreconditionFailed,
 	errs.Unauthorized: http.StatusUnauthorized,
 	errs.Forbidden:    http.StatusForbidden,
 	errs.RateLimited:  http.StatusTooManyRequests,
@@ -57,7 +61,20 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: kind.String(), Message: msg, RequestID: rid}})
+	body := ErrorBody{Error: ErrorDetail{Code: kind.String(), Message: msg, RequestID: rid}}
+	if v := password.Violations(err); len(v) > 0 {
+		body.Error.Code = "password_policy"
+		body.Error.Details = map[string]any{"violations": v}
+	}
+	if kind == errs.RateLimited {
+		if n := identity.RetryAfter(err); n > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(n))
+		}
+	}
+	if kind == errs.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rampart"`)
+	}
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/perimeter"
+	"github.com/rampart-platform/rampart/internal/store"
 )
 
 // Check is one readiness probe: the database, the key provider.
@@ -19,11 +22,27 @@ type Check struct {
 
 // Deps is what the API needs from the rest of the application.
 type Deps struct {
-	Log       *slog.Logger
-	Checks    []Check
-	PublicURL string // for security.txt
-	Version   string
+	Log             *slog.Logger
+	Checks          []Check
+	PublicURL       string // for security.txt
+	Version         string
+	Identity        *identity.Service
+	Audit           *audit.Log
+	DB              *store.DB
+	SessionLifetime time.Duration
 }
+
+// api holds what the handlers share.
+type api struct {
+	log             *slog.Logger
+	id              *identity.Service
+	auditLog        *audit.Log
+	db              *store.DB
+	csrf            *http.CrossOriginProtection
+	sessionLifetime time.Duration
+}
+
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.log, err) }
 
 // maxBody bounds request bodies by default (1 MiB).
 const maxBody = 1 << 20
@@ -36,6 +55,8 @@ func NewHandler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", readyHandler(d))
 	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL))
+	a := &api{log: d.Log, id: d.Identity, auditLog: d.Audit, db: d.DB, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
+	a.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})
