@@ -2,31 +2,66 @@ package httpapi
 
 import "net/http"
 
-// routes is the API's route table: each route names the session states it
-// accepts; permission checks happen in the domain calls (authz.Can).
+// route is one API endpoint. The table below is the single list of routes:
+// the mux is built from it and the OpenAPI test checks the document
+// against it.
+type route struct {
+	method, path string
+	auth         authMode
+	handler      func(*api) http.HandlerFunc
+}
+
+// authMode says who may call a route.
+type authMode uint8
+
+const (
+	public  authMode = iota // anyone (login, health)
+	active                  // fully signed-in session or API token
+	enrol                   // also sessions that must enrol 2FA first
+	pending                 // only sessions waiting for their second factor
+)
+
+func apiRoutes() []route {
+	return []route{
+		{"POST", "/api/v1/auth/login", public, func(a *api) http.HandlerFunc { return a.login }},
+		{"POST", "/api/v1/auth/mfa", pending, func(a *api) http.HandlerFunc { return a.mfa }},
+		{"POST", "/api/v1/auth/logout", public, func(a *api) http.HandlerFunc { return a.logout }},
+
+		{"GET", "/api/v1/me", enrol, func(a *api) http.HandlerFunc { return a.me }},
+		{"POST", "/api/v1/me/password", active, func(a *api) http.HandlerFunc { return a.changePassword }},
+		{"POST", "/api/v1/me/totp", enrol, func(a *api) http.HandlerFunc { return a.startTOTP }},
+		{"POST", "/api/v1/me/totp/confirm", enrol, func(a *api) http.HandlerFunc { return a.confirmTOTP }},
+		{"POST", "/api/v1/me/totp/disable", active, func(a *api) http.HandlerFunc { return a.disableTOTP }},
+		{"GET", "/api/v1/me/tokens", active, func(a *api) http.HandlerFunc { return a.listTokens }},
+		{"POST", "/api/v1/me/tokens", active, func(a *api) http.HandlerFunc { return a.createToken }},
+		{"DELETE", "/api/v1/me/tokens/{id}", active, func(a *api) http.HandlerFunc { return a.revokeToken }},
+
+		{"GET", "/api/v1/members", active, func(a *api) http.HandlerFunc { return a.listMembers }},
+		{"PUT", "/api/v1/members/{id}/roles", active, func(a *api) http.HandlerFunc { return a.setMemberRoles }},
+
+		{"GET", "/api/v1/sessions", active, func(a *api) http.HandlerFunc { return a.listSessions }},
+		{"DELETE", "/api/v1/sessions/{id}", active, func(a *api) http.HandlerFunc { return a.revokeSession }},
+		{"POST", "/api/v1/sessions/revoke-all", active, func(a *api) http.HandlerFunc { return a.revokeAllSessions }},
+
+		{"GET", "/api/v1/policy/password", active, func(a *api) http.HandlerFunc { return a.getPolicy }},
+		{"PUT", "/api/v1/policy/password", active, func(a *api) http.HandlerFunc { return a.putPolicy }},
+
+		{"GET", "/api/v1/audit", active, func(a *api) http.HandlerFunc { return a.listAudit }},
+	}
+}
+
+// routes registers the table on mux.
 func (a *api) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/auth/login", a.login)
-	mux.HandleFunc("POST /api/v1/auth/mfa", a.authenticate(mfaOnly, a.mfa))
-	mux.HandleFunc("POST /api/v1/auth/logout", a.logout)
-
-	mux.HandleFunc("GET /api/v1/me", a.authenticate(enrolToo, a.me))
-	mux.HandleFunc("POST /api/v1/me/totp", a.authenticate(enrolToo, a.startTOTP))
-	mux.HandleFunc("POST /api/v1/me/totp/confirm", a.authenticate(enrolToo, a.confirmTOTP))
-	mux.HandleFunc("POST /api/v1/me/totp/disable", a.authenticate(activeOnly, a.disableTOTP))
-	mux.HandleFunc("POST /api/v1/me/password", a.authenticate(activeOnly, a.changePassword))
-	mux.HandleFunc("GET /api/v1/me/tokens", a.authenticate(activeOnly, a.listTokens))
-	mux.HandleFunc("POST /api/v1/me/tokens", a.authenticate(activeOnly, a.createToken))
-	mux.HandleFunc("DELETE /api/v1/me/tokens/{id}", a.authenticate(activeOnly, a.revokeToken))
-
-	mux.HandleFunc("GET /api/v1/members", a.authenticate(activeOnly, a.listMembers))
-	mux.HandleFunc("PUT /api/v1/members/{id}/roles", a.authenticate(activeOnly, a.setMemberRoles))
-
-	mux.HandleFunc("GET /api/v1/sessions", a.authenticate(activeOnly, a.listSessions))
-	mux.HandleFunc("DELETE /api/v1/sessions/{id}", a.authenticate(activeOnly, a.revokeSession))
-	mux.HandleFunc("POST /api/v1/sessions/revoke-all", a.authenticate(activeOnly, a.revokeAllSessions))
-
-	mux.HandleFunc("GET /api/v1/policy/password", a.authenticate(activeOnly, a.getPolicy))
-	mux.HandleFunc("PUT /api/v1/policy/password", a.authenticate(activeOnly, a.putPolicy))
-
-	mux.HandleFunc("GET /api/v1/audit", a.authenticate(activeOnly, a.listAudit))
+	for _, rt := range apiRoutes() {
+		h := rt.handler(a)
+		switch rt.auth {
+		case active:
+			h = a.authenticate(activeOnly, h)
+		case enrol:
+			h = a.authenticate(enrolToo, h)
+		case pending:
+			h = a.authenticate(mfaOnly, h)
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, h)
+	}
 }
