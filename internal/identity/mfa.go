@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
@@ -17,6 +18,11 @@ const recoveryCodeCount = 10
 
 // totpAD binds a stored TOTP secret to its user, column and organization.
 func totpAD(userID string) []byte { return keys.AssociatedData("users", "totp_secret", userID) }
+
+// recoveryAD binds an encrypted recovery-code hash to its user and slot.
+func recoveryAD(userID string, idx int) []byte {
+	return keys.AssociatedData("recovery_codes", "hash", userID, strconv.Itoa(idx))
+}
 
 // TOTPEnrollment is what a user scans into an authenticator app.
 type TOTPEnrollment struct {
@@ -99,7 +105,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a Authenticated, m Meta, code
 			return dbErr(op, err)
 		}
 		for i, h := range hashes {
-			if _, err := tx.Exec(ctx, "INSERT INTO recovery_codes (user_id, idx, hash) VALUES (?, ?, ?)", p.UserID, i, h); err != nil {
+			// The code hashes are encrypted too: ~50-bit codes under a
+			// plain hash could be brute-forced from a stolen database.
+			sealed, err := s.keys.Encrypt(ctx, p.OrgID, h, recoveryAD(p.UserID, i))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO recovery_codes (user_id, idx, hash) VALUES (?, ?, ?)", p.UserID, i, sealed); err != nil {
 				return dbErr(op, err)
 			}
 		}
@@ -144,7 +156,7 @@ func (s *Service) CompleteMFA(ctx context.Context, m Meta, token, code string) (
 			return dbErr(op, err)
 		}
 		if totp.LooksLikeRecoveryCode(code) {
-			idx, ok, err := s.useRecoveryCode(ctx, tx, p.UserID, code)
+			idx, ok, err := s.useRecoveryCode(ctx, tx, p.OrgID, p.UserID, code)
 			if err != nil {
 				return err
 			}
@@ -194,7 +206,7 @@ func (s *Service) CompleteMFA(ctx context.Context, m Meta, token, code string) (
 func newSessionToken() (string, []byte) { return newToken(prefixSession) }
 
 // useRecoveryCode marks a matching unused code as used.
-func (s *Service) useRecoveryCode(ctx context.Context, tx *store.Tx, userID, code string) (int, bool, error) {
+func (s *Service) useRecoveryCode(ctx context.Context, tx *store.Tx, org, userID, code string) (int, bool, error) {
 	rows, err := tx.Query(ctx, "SELECT idx, hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL ORDER BY idx", userID)
 	if err != nil {
 		return 0, false, dbErr("identity.useRecoveryCode", err)
@@ -211,6 +223,13 @@ func (s *Service) useRecoveryCode(ctx context.Context, tx *store.Tx, userID, cod
 		idxs, hashes = append(idxs, i), append(hashes, h)
 	}
 	rows.Close()
+	for j := range hashes {
+		h, err := s.keys.Decrypt(ctx, org, hashes[j], recoveryAD(userID, idxs[j]))
+		if err != nil {
+			return 0, false, err
+		}
+		hashes[j] = h
+	}
 	j, ok := totp.MatchRecoveryCode(code, hashes)
 	if !ok {
 		return 0, false, nil
