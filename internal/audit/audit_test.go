@@ -93,6 +93,7 @@ func TestVerifyNamesTheFirstBrokenEntry(t *testing.T) {
 			"UPDATE audit_events SET seq = 3 WHERE org_id = 'org-a' AND seq = 4",
 			"UPDATE audit_events SET seq = 4 WHERE org_id = 'org-a' AND seq = -3",
 		}, audit.Altered, 3, "entry 3"},
+		{"checkpoint removed from the middle", []string{"DELETE FROM audit_checkpoints WHERE org_id = 'org-a' AND seq = 10"}, audit.BadSignature, 20, "checkpoint before it was removed"},
 		{"forged checkpoint signature", []string{"UPDATE audit_checkpoints SET at = at + 1 WHERE org_id = 'org-a' AND seq = 10"}, audit.BadSignature, 10, "invalid signature"},
 	}
 	for _, c := range cases {
@@ -185,5 +186,36 @@ func TestSignerNeedsTheRootKey(t *testing.T) {
 	other, _ := keys.OpenLocalRootKey(filepath.Join(t.TempDir(), "other.key"), true)
 	if _, err := audit.LoadSigner(context.Background(), db, other, time.Now); err == nil {
 		t.Fatal("signing key unwrapped with a different root key")
+	}
+}
+
+func TestVerifyReportsAnOrganizationWhoseWholeChainIsGone(t *testing.T) {
+	testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
+		l := newLog(t, db, 10)
+		exec(t, db, "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org-z', 'z', 'Z', 1)")
+		appendN(t, db, l, "org-z", 12)
+		for _, table := range []string{"audit_events", "audit_heads", "audit_checkpoints"} {
+			exec(t, db, "DELETE FROM "+table+" WHERE org_id = 'org-z'")
+		}
+		rep := verify(t, db, l)
+		if len(rep.Problems) != 1 || rep.Problems[0].Org != "org-z" || rep.Problems[0].Kind != audit.Removed {
+			t.Fatalf("report = %+v", rep)
+		}
+	})
+}
+
+func TestRecomputedUnkeyedHashesDoNotVerify(t *testing.T) {
+	// An attacker with database access but without the root key cannot
+	// produce valid links: the chain is keyed.
+	db := testutil.OpenDB(t, store.SQLite)
+	l := newLog(t, db, 1000)
+	appendN(t, db, l, "org-k", 3)
+	other := newLog(t, testutil.OpenDB(t, store.SQLite), 1000) // a different chain key
+	rep, err := other.Verify(context.Background(), db, "org-k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || rep.Problems[0].Kind != audit.Altered || rep.Problems[0].Seq != 1 {
+		t.Fatalf("verification under another key: %+v", rep)
 	}
 }

@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"hash"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/logx"
@@ -51,25 +53,38 @@ const HashSize = sha256.Size
 // genesis is the previous hash of the first entry of every chain.
 var genesis = make([]byte, HashSize)
 
-// entryHash is SHA-256 over the previous hash and every field: numbers as
-// varints, strings prefixed with their varint length, so that no two
-// different entries encode alike.
-func entryHash(prev []byte, org string, seq, atMicro int64, actor, action, target, outcome, ip, ua, details string) []byte {
-	buf := make([]byte, 0, 256+len(details))
-	buf = append(buf, hashDomain...)
-	buf = append(buf, prev...)
-	buf = binary.AppendVarint(buf, seq)
-	buf = binary.AppendVarint(buf, atMicro)
-	for _, s := range [...]string{org, actor, action, target, outcome, ip, ua, details} {
-		buf = binary.AppendVarint(buf, int64(len(s)))
-		buf = append(buf, s...)
-	}
-	sum := sha256.Sum256(buf)
-	return sum[:]
+// chainHasher computes entry hashes: HMAC-SHA-256, under the chain key,
+// over the previous hash and every field (numbers as varints, each field
+// prefixed with its varint length, so no two different entries encode
+// alike). Keyed, so that rewriting an entry and recomputing every later
+// link needs the chain key, which only the root key can unwrap. It reuses
+// its buffers: verification hashes hundreds of thousands of entries.
+type chainHasher struct {
+	mac hash.Hash
+	buf []byte
+	sum []byte
 }
 
-func (e *Entry) computeHash() []byte {
-	return entryHash(e.PrevHash, e.Org, e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome, e.IP, e.UserAgent, e.Details)
+// hash returns the entry hash; the result is valid until the next call.
+func (h *chainHasher) hash(prev []byte, seq, atMicro int64, fields *[8][]byte) []byte {
+	b := append(h.buf[:0], hashDomain...)
+	b = append(b, prev...)
+	b = binary.AppendVarint(b, seq)
+	b = binary.AppendVarint(b, atMicro)
+	for _, f := range fields {
+		b = binary.AppendVarint(b, int64(len(f)))
+		b = append(b, f...)
+	}
+	h.buf = b
+	h.mac.Reset()
+	h.mac.Write(b)
+	h.sum = h.mac.Sum(h.sum[:0])
+	return h.sum
+}
+
+func (e *Entry) computeHash(h *chainHasher) []byte {
+	fields := [8][]byte{[]byte(e.Org), []byte(e.Actor), []byte(e.Action), []byte(e.Target), []byte(e.Outcome), []byte(e.IP), []byte(e.UserAgent), []byte(e.Details)}
+	return bytes.Clone(h.hash(e.PrevHash, e.Seq, e.Time.UnixMicro(), &fields))
 }
 
 // canonicalDetails renders details as JSON with sorted keys, secrets

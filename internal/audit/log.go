@@ -90,7 +90,7 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, e Event) (Entry, error) 
 	}
 	ent := Entry{Event: e, Seq: h.seq + 1, Time: l.now().UTC().Truncate(time.Microsecond), Details: details, PrevHash: h.hash}
 	ent.Event.Details = nil
-	ent.Hash = ent.computeHash()
+	ent.Hash = ent.computeHash(l.signer.newHasher())
 	at := ent.Time.UnixMicro()
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (org_id, seq, at, actor, action, target, outcome, ip, user_agent, details, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -114,10 +114,17 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, e Event) (Entry, error) 
 	return ent, nil
 }
 
-// checkpoint signs the chain head (seq, hash) inside tx.
+// checkpoint signs the chain head (seq, hash) inside tx. The signature also
+// covers the previous checkpoint's position, so checkpoints form a chain of
+// their own and removing one breaks the next.
 func (l *Log) checkpoint(ctx context.Context, tx *store.Tx, org string, seq int64, hash []byte) error {
 	at := l.now().UnixMicro()
-	sig := l.signer.sign(checkpointMessage(org, seq, hash, at))
+	var prev int64
+	err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints WHERE org_id = ? AND seq < ?", org, seq).Scan(&prev)
+	if err != nil {
+		return errs.E(errs.Unavailable, "audit.checkpoint", "database unavailable", err)
+	}
+	sig := l.signer.sign(checkpointMessage(org, seq, hash, at, prev))
 	if _, err := tx.Exec(ctx, "INSERT INTO audit_checkpoints (org_id, seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, seq) DO NOTHING",
 		org, seq, hash, at, l.signer.KeyID(), sig); err != nil {
 		return errs.E(errs.Unavailable, "audit.checkpoint", "cannot write checkpoint", err)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -26,6 +27,12 @@ type Signer struct {
 	id      string
 	private ed25519.PrivateKey
 	trusted map[string]ed25519.PublicKey
+	chain   []byte // HMAC key of the entry hashes
+}
+
+// newHasher returns a chain hasher under the chain key.
+func (s *Signer) newHasher() *chainHasher {
+	return &chainHasher{mac: hmac.New(sha256.New, s.chain), buf: make([]byte, 0, 512), sum: make([]byte, 0, sha256.Size)}
 }
 
 func wrapAD(id string) []byte { return []byte("rampart:v1:signing_keys:wrapped_private:" + id) }
@@ -70,6 +77,9 @@ func LoadSigner(ctx context.Context, db *store.DB, root tink.AEADWithContext, no
 			s.trusted[k.id] = pub
 			s.id, s.private = k.id, priv
 		}
+		if err := s.loadChainKey(ctx, tx, root, now); err != nil {
+			return err
+		}
 		if s.private != nil {
 			return nil
 		}
@@ -97,17 +107,64 @@ func LoadSigner(ctx context.Context, db *store.DB, root tink.AEADWithContext, no
 	return s, nil
 }
 
+// chainPurpose marks the chain's HMAC key in the signing_keys table; its
+// public_key column holds a check value (HMAC of a fixed label), never the key.
+const chainPurpose = "audit-chain-mac"
+
+// loadChainKey unwraps the chain HMAC key, creating it on first use.
+func (s *Signer) loadChainKey(ctx context.Context, tx *store.Tx, root tink.AEADWithContext, now func() time.Time) error {
+	const op = "audit.loadChainKey"
+	var id string
+	var check, wrapped []byte
+	err := tx.QueryRow(ctx, "SELECT id, public_key, wrapped_private FROM signing_keys WHERE purpose = ? ORDER BY created_at, id LIMIT 1", chainPurpose).
+		Scan(&id, &check, &wrapped)
+	switch {
+	case store.IsNoRows(err):
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return errs.E(op, err)
+		}
+		id = "hmac:" + hex.EncodeToString(keyCheck(key)[:8])
+		w, err := root.EncryptWithContext(ctx, key, wrapAD(id))
+		if err != nil {
+			return errs.E(errs.Unavailable, op, "root key cannot wrap the audit chain key", err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO signing_keys (id, purpose, public_key, wrapped_private, created_at) VALUES (?, ?, ?, ?, ?)",
+			id, chainPurpose, keyCheck(key), w, now().UnixMicro()); err != nil {
+			return errs.E(errs.Unavailable, op, "cannot store the audit chain key", err)
+		}
+		s.chain = key
+		return nil
+	case err != nil:
+		return errs.E(errs.Unavailable, op, "database unavailable", err)
+	}
+	key, err := root.DecryptWithContext(ctx, wrapped, wrapAD(id))
+	if err != nil || !hmac.Equal(keyCheck(key), check) {
+		return errs.E(errs.Integrity, op, "audit chain key cannot be unwrapped with the root key (wrong root key or tampered key)", err)
+	}
+	s.chain = key
+	return nil
+}
+
+func keyCheck(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("rampart audit chain key check"))
+	return m.Sum(nil)
+}
+
 // KeyID names the current signing key.
 func (s *Signer) KeyID() string { return s.id }
 
-// checkpointMessage is what a checkpoint signature covers.
-func checkpointMessage(org string, seq int64, hash []byte, atMicro int64) []byte {
+// checkpointMessage is what a checkpoint signature covers: the chain head
+// and the sequence number of the checkpoint before it (0 for the first).
+func checkpointMessage(org string, seq int64, hash []byte, atMicro, prevCheckpoint int64) []byte {
 	b := make([]byte, 0, 64+len(org))
 	b = append(b, "rampart-audit-checkpoint-v1\x00"...)
 	b = binary.AppendVarint(b, int64(len(org)))
 	b = append(b, org...)
 	b = binary.AppendVarint(b, seq)
 	b = binary.AppendVarint(b, atMicro)
+	b = binary.AppendVarint(b, prevCheckpoint)
 	return append(b, hash...)
 }
 

@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"database/sql"
 	"fmt"
 
 	"github.com/rampart-platform/rampart/internal/errs"
@@ -42,7 +44,7 @@ const AllOrgs = "*"
 // Verify walks the chain of org (or every chain, with AllOrgs) and its
 // signed checkpoints and reports the first broken entry of each chain.
 func (l *Log) Verify(ctx context.Context, db *store.DB, org string) (Report, error) {
-	var rep Report
+	rep := Report{Problems: []Problem{}}
 	err := db.Read(ctx, func(ctx context.Context, tx *store.Tx) error {
 		orgs, err := chainOrgs(ctx, tx, org)
 		if err != nil {
@@ -74,8 +76,10 @@ func chainOrgs(ctx context.Context, tx *store.Tx, org string) ([]string, error) 
 	if org != AllOrgs {
 		return []string{org}, nil
 	}
+	// Organizations are included: each has a chain from its creation, so
+	// a chain deleted whole is reported rather than silently absent.
 	rows, err := tx.Query(ctx, `SELECT org_id FROM audit_heads UNION SELECT org_id FROM audit_checkpoints
-		UNION SELECT DISTINCT org_id FROM audit_events ORDER BY 1`)
+		UNION SELECT DISTINCT org_id FROM audit_events UNION SELECT id FROM organizations ORDER BY 1`)
 	if err != nil {
 		return nil, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
 	}
@@ -108,10 +112,12 @@ func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Probl
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	prevCP := int64(0)
 	for _, c := range cps {
-		if !l.signer.verify(c.keyID, checkpointMessage(org, c.seq, c.hash, c.at), c.signature) {
-			return fail(c.seq, BadSignature, "checkpoint at entry %d has an invalid signature", c.seq), 0, len(cps), nil
+		if !l.signer.verify(c.keyID, checkpointMessage(org, c.seq, c.hash, c.at, prevCP), c.signature) {
+			return fail(c.seq, BadSignature, "checkpoint at entry %d has an invalid signature, or the checkpoint before it was removed", c.seq), 0, len(cps), nil
 		}
+		prevCP = c.seq
 	}
 	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, target, outcome, ip, user_agent, details, prev_hash, hash
 		FROM audit_events WHERE org_id = ? ORDER BY seq`, org)
@@ -119,36 +125,42 @@ func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Probl
 		return nil, 0, 0, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
 	}
 	defer rows.Close()
-	prev := genesis
+	h := l.signer.newHasher()
+	var prev [HashSize]byte // genesis: all zero
 	var last int64
 	var n int64
 	next := 0 // index of the next checkpoint to meet
-	var e Entry
-	var at int64
-	e.Org = org
+	var seq, at int64
+	// RawBytes: no copy per column; valid until the next row.
+	var fields [8][]byte
+	var cols [8]sql.RawBytes
+	var prevHash, stored sql.RawBytes
+	fields[0] = []byte(org)
 	for rows.Next() {
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.IP, &e.UserAgent, &e.Details, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&seq, &at, &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &prevHash, &stored); err != nil {
 			return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
 		}
 		n++
-		e.Time = timeMicro(at)
-		if e.Seq != last+1 {
-			return fail(last+1, Removed, "entry %d is missing (the chain jumps from %d to %d)", last+1, last, e.Seq), n, len(cps), nil
+		if seq != last+1 {
+			return fail(last+1, Removed, "entry %d is missing (the chain jumps from %d to %d)", last+1, last, seq), n, len(cps), nil
 		}
-		if !bytes.Equal(e.computeHash(), e.Hash) {
-			return fail(e.Seq, Altered, "entry %d was altered: its content does not match its hash", e.Seq), n, len(cps), nil
+		for i := 1; i < 8; i++ {
+			fields[i] = cols[i]
 		}
-		if !bytes.Equal(e.PrevHash, prev) {
-			return fail(e.Seq, Reordered, "entry %d does not follow entry %d: the chain link is broken", e.Seq, last), n, len(cps), nil
+		if !hmac.Equal(h.hash(prevHash, seq, at, &fields), stored) {
+			return fail(seq, Altered, "entry %d was altered: its content does not match its hash", seq), n, len(cps), nil
 		}
-		for next < len(cps) && cps[next].seq == e.Seq {
-			if !bytes.Equal(cps[next].hash, e.Hash) {
-				return fail(e.Seq, Altered, "entry %d differs from the signed checkpoint", e.Seq), n, len(cps), nil
+		if !bytes.Equal(prevHash, prev[:]) {
+			return fail(seq, Reordered, "entry %d does not follow entry %d: the chain link is broken", seq, last), n, len(cps), nil
+		}
+		for next < len(cps) && cps[next].seq == seq {
+			if !bytes.Equal(cps[next].hash, stored) {
+				return fail(seq, Altered, "entry %d differs from the signed checkpoint", seq), n, len(cps), nil
 			}
 			next++
 		}
-		prev, last = e.Hash, e.Seq
-		e.PrevHash, e.Hash = nil, nil // let Scan allocate fresh slices
+		copy(prev[:], stored)
+		last = seq
 	}
 	if err := rows.Err(); err != nil {
 		return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
@@ -164,11 +176,18 @@ func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Probl
 		if last > 0 {
 			return fail(last, Removed, "the chain head record is missing"), n, len(cps), nil
 		}
+		var orgs int
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM organizations WHERE id = ?", org).Scan(&orgs); err != nil {
+			return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+		}
+		if orgs > 0 {
+			return fail(1, Removed, "the organization exists but its whole audit chain is missing"), n, len(cps), nil
+		}
 	case err != nil:
 		return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
 	case headSeq > last:
 		return fail(last+1, Removed, "entries %d to %d were removed from the end of the chain", last+1, headSeq), n, len(cps), nil
-	case headSeq < last || !bytes.Equal(headHash, prev):
+	case headSeq < last || !bytes.Equal(headHash, prev[:]):
 		return fail(headSeq, Altered, "the chain head does not match entry %d", last), n, len(cps), nil
 	}
 	return nil, n, len(cps), nil

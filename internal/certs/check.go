@@ -164,7 +164,7 @@ func staticProblems(src Source) []problem {
 		ps = append(ps, problemf(nil, "tls.cert_file: required when tls.key_file is set"))
 	}
 	if files && acme {
-		ps = append(ps, problemf(nil, "tls.acme_domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source"))
+		ps = append(ps, problemf(nil, "tls.acme.domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source"))
 	}
 
 	// ACME-only options without ACME are almost always a typo or a
@@ -172,35 +172,35 @@ func staticProblems(src Source) []problem {
 	// different certificate than the operator intended.
 	if !acme {
 		for _, o := range []struct{ name, value string }{
-			{"tls.acme_email", src.ACMEEmail},
-			{"tls.acme_cache_dir", src.ACMECacheDir},
-			{"tls.acme_directory_url", src.ACMEDirectoryURL},
+			{"tls.acme.email", src.ACMEEmail},
+			{"tls.acme.cache_dir", src.ACMECacheDir},
+			{"tls.acme.directory_url", src.ACMEDirectoryURL},
 		} {
 			if o.value != "" {
-				ps = append(ps, problemf(nil, "%s: set but tls.acme_domains is empty", o.name))
+				ps = append(ps, problemf(nil, "%s: set but tls.acme.domains is empty", o.name))
 			}
 		}
 	}
 	if acme {
 		for _, d := range src.ACMEDomains {
 			if msg := acmeDomainProblem(d); msg != "" {
-				ps = append(ps, problemf(nil, "tls.acme_domains: %q %s", d, msg))
+				ps = append(ps, problemf(nil, "tls.acme.domains: %q %s", d, msg))
 			}
 		}
 		if src.ACMEEmail != "" {
 			if a, err := mail.ParseAddress(src.ACMEEmail); err != nil || a.Address != src.ACMEEmail {
-				ps = append(ps, problemf(err, "tls.acme_email: %q is not a plain e-mail address", src.ACMEEmail))
+				ps = append(ps, problemf(err, "tls.acme.email: %q is not a plain e-mail address", src.ACMEEmail))
 			}
 		}
 		if src.ACMEDirectoryURL != "" {
 			// ACME requests are signed, but the directory tells the client
 			// where to send them and the CA's answers are not: only https.
 			if u, err := url.Parse(src.ACMEDirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
-				ps = append(ps, problemf(nil, "tls.acme_directory_url: %q is not an https URL", src.ACMEDirectoryURL))
+				ps = append(ps, problemf(nil, "tls.acme.directory_url: %q is not an https URL", src.ACMEDirectoryURL))
 			}
 		}
 		if src.ACMECacheDir == "" && src.DataDir == "" {
-			ps = append(ps, problemf(nil, "data_dir: required for the ACME cache when tls.acme_cache_dir is not set"))
+			ps = append(ps, problemf(nil, "data_dir: required for the ACME cache when tls.acme.cache_dir is not set"))
 		}
 	}
 	if !files && !acme && src.DataDir == "" {
@@ -208,7 +208,7 @@ func staticProblems(src Source) []problem {
 	}
 	for _, h := range src.DevHosts {
 		if !validDevHost(h) {
-			ps = append(ps, problemf(nil, "tls.dev_hosts: %q is not a hostname or IP address", h))
+			ps = append(ps, problemf(nil, "dev certificate host %q is not a hostname or IP address", h))
 		}
 	}
 	return ps

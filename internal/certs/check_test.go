@@ -94,36 +94,36 @@ func TestCheckNamesTheOptionAndTheProblem(t *testing.T) {
 		{"a 1024-bit RSA certificate", Source{CertFile: f.weakCert, KeyFile: f.weakKey},
 			`tls.cert_file: certificate in "` + f.weakCert + `" has a 1024-bit RSA key; at least 2048 bits are required`},
 		{"files and ACME together", Source{CertFile: f.cert, KeyFile: f.key, ACMEDomains: []string{"rampart.example.com"}, DataDir: f.dir},
-			`tls.acme_domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source`},
+			`tls.acme.domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source`},
 		{"a wildcard ACME domain", Source{ACMEDomains: []string{"*.example.com"}, DataDir: f.dir},
-			`tls.acme_domains: "*.example.com" is a wildcard; ACME HTTP-01/TLS-ALPN-01 cannot validate wildcards, list each name`},
+			`tls.acme.domains: "*.example.com" is a wildcard; ACME HTTP-01/TLS-ALPN-01 cannot validate wildcards, list each name`},
 		{"an IP address as ACME domain", Source{ACMEDomains: []string{"192.0.2.1"}, DataDir: f.dir},
-			`tls.acme_domains: "192.0.2.1" is an IP address; ACME certificates need a DNS name`},
+			`tls.acme.domains: "192.0.2.1" is an IP address; ACME certificates need a DNS name`},
 		{"an ACME domain with a space and one with an underscore", Source{ACMEDomains: []string{"exa mple.com", "a_b.example.com"}, DataDir: f.dir},
-			`tls.acme_domains: "exa mple.com" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form); ` +
-				`tls.acme_domains: "a_b.example.com" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
+			`tls.acme.domains: "exa mple.com" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form); ` +
+				`tls.acme.domains: "a_b.example.com" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
 		{"a raw Unicode ACME domain", Source{ACMEDomains: []string{"bücher.example"}, DataDir: f.dir},
-			`tls.acme_domains: "bücher.example" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
+			`tls.acme.domains: "bücher.example" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
 		{"a single-label ACME domain", Source{ACMEDomains: []string{"localhost"}, DataDir: f.dir},
-			`tls.acme_domains: "localhost" is not a fully qualified domain name`},
+			`tls.acme.domains: "localhost" is not a fully qualified domain name`},
 		{"an empty ACME domain", Source{ACMEDomains: []string{""}, DataDir: f.dir},
-			`tls.acme_domains: "" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
+			`tls.acme.domains: "" is not a valid DNS name (letters, digits, hyphens; internationalized names in xn-- form)`},
 		{"a bad ACME e-mail", Source{ACMEDomains: []string{"rampart.example.com"}, ACMEEmail: "Ops <ops@example.com>", DataDir: f.dir},
-			`tls.acme_email: "Ops <ops@example.com>" is not a plain e-mail address`},
+			`tls.acme.email: "Ops <ops@example.com>" is not a plain e-mail address`},
 		{"a plain-http ACME directory", Source{ACMEDomains: []string{"rampart.example.com"}, ACMEDirectoryURL: "http://ca.example.com/dir", DataDir: f.dir},
-			`tls.acme_directory_url: "http://ca.example.com/dir" is not an https URL`},
+			`tls.acme.directory_url: "http://ca.example.com/dir" is not an https URL`},
 		{"ACME without any place for its cache", Source{ACMEDomains: []string{"rampart.example.com"}},
-			`data_dir: required for the ACME cache when tls.acme_cache_dir is not set`},
+			`data_dir: required for the ACME cache when tls.acme.cache_dir is not set`},
 		{"ACME options without ACME domains", Source{ACMEEmail: "ops@example.com", ACMECacheDir: "/var/cache/acme", ACMEDirectoryURL: "https://ca.example.com/dir", DataDir: f.dir},
-			`tls.acme_email: set but tls.acme_domains is empty; tls.acme_cache_dir: set but tls.acme_domains is empty; tls.acme_directory_url: set but tls.acme_domains is empty`},
+			`tls.acme.email: set but tls.acme.domains is empty; tls.acme.cache_dir: set but tls.acme.domains is empty; tls.acme.directory_url: set but tls.acme.domains is empty`},
 		{"development mode without a data directory", Source{},
 			`data_dir: required to store the development certificate`},
 		{"a development host that is not a name", Source{DataDir: f.dir, DevHosts: []string{"localhost", "local host", "fe80::1%eth0"}},
-			`tls.dev_hosts: "local host" is not a hostname or IP address; tls.dev_hosts: "fe80::1%eth0" is not a hostname or IP address`},
+			`dev certificate host "local host" is not a hostname or IP address; dev certificate host "fe80::1%eth0" is not a hostname or IP address`},
 		{"every problem at once", Source{CertFile: f.garbage, ACMEDomains: []string{"*.example.com"}},
-			`tls.key_file: required when tls.cert_file is set; tls.acme_domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source; ` +
-				`tls.acme_domains: "*.example.com" is a wildcard; ACME HTTP-01/TLS-ALPN-01 cannot validate wildcards, list each name; ` +
-				`data_dir: required for the ACME cache when tls.acme_cache_dir is not set`},
+			`tls.key_file: required when tls.cert_file is set; tls.acme.domains: cannot be combined with tls.cert_file/tls.key_file; configure one certificate source; ` +
+				`tls.acme.domains: "*.example.com" is a wildcard; ACME HTTP-01/TLS-ALPN-01 cannot validate wildcards, list each name; ` +
+				`data_dir: required for the ACME cache when tls.acme.cache_dir is not set`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.src.now = now

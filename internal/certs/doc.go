@@ -14,7 +14,7 @@
 //     renewal needs no restart; a broken replacement is refused and the
 //     previous certificate stays in service.
 //   - acme: certificates obtained and renewed from an ACME CA (Let's Encrypt by
-//     default) for the listed domains only (tls.acme_domains), via
+//     default) for the listed domains only (tls.acme.domains), via
 //     golang.org/x/crypto/acme/autocert. Configuring ACME means accepting the
 //     CA's terms of service. Serve [Provider.HTTPHandler] on port 80 for the
 //     HTTP-01 challenge, and use [Provider.TLSConfig] so TLS-ALPN-01 works too.

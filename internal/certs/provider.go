@@ -247,7 +247,7 @@ func newACMEBackend(src Source) (*acmeBackend, error) {
 	// the first handshake.
 	if err := os.MkdirAll(a.cacheDir, 0o700); err != nil {
 		return nil, errs.E(errs.Invalid, "certs.Open",
-			fmt.Sprintf("tls.acme_cache_dir: cannot create %q", a.cacheDir), err)
+			fmt.Sprintf("tls.acme.cache_dir: cannot create %q", a.cacheDir), err)
 	}
 	a.m = &autocert.Manager{
 		// Configuring ACME domains is the operator's acceptance of the CA's

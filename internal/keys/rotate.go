@@ -32,7 +32,12 @@ func (m *Manager) Rotate(ctx context.Context, tx *store.Tx, org string) (Status,
 	var aw, sw []byte
 	var st Status
 	var created, rotated int64
-	err := tx.QueryRow(ctx, "SELECT aead_keyset, stream_keyset, version, created_at FROM org_keysets WHERE org_id = ?", org).Scan(&aw, &sw, &st.Version, &created)
+	q := "SELECT aead_keyset, stream_keyset, version, created_at FROM org_keysets WHERE org_id = ?"
+	if tx.Dialect() == store.Postgres {
+		// Concurrent rotations must take turns, or one's new key is lost.
+		q += " FOR UPDATE"
+	}
+	err := tx.QueryRow(ctx, q, org).Scan(&aw, &sw, &st.Version, &created)
 	if store.IsNoRows(err) {
 		if terr := m.checkTombstone(ctx, tx, org); terr != nil {
 			return Status{}, terr

@@ -191,9 +191,15 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Read runs fn in a read-only transaction that sees one consistent snapshot.
+// Read runs fn in a read-only transaction that sees one consistent snapshot
+// (SQLite: a WAL read transaction; PostgreSQL: REPEATABLE READ, so every
+// query in fn sees the same moment, as audit verification needs).
 func (db *DB) Read(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres})
+	opts := &sql.TxOptions{}
+	if db.dialect == Postgres {
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	sqlTx, err := db.read.BeginTx(ctx, opts)
 	if err != nil {
 		return errs.E(errs.Unavailable, "store.Read", "database unavailable", err)
 	}
