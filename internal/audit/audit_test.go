@@ -97,24 +97,33 @@ func TestVerifyNamesTheFirstBrokenEntry(t *testing.T) {
 		{"forged checkpoint signature", []string{"UPDATE audit_checkpoints SET at = at + 1 WHERE org_id = 'org-a' AND seq = 10"}, audit.BadSignature, 10, "invalid signature"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
-				l := newLog(t, db, 10)
-				appendN(t, db, l, "org-a", 25)
-				appendN(t, db, l, "org-b", 4)
-				for _, q := range c.tamper {
-					exec(t, db, q)
-				}
-				rep := verify(t, db, l)
-				if len(rep.Problems) != 1 {
-					t.Fatalf("problems = %+v, want exactly one (org-b is intact)", rep.Problems)
-				}
-				p := rep.Problems[0]
-				if p.Org != "org-a" || p.Kind != c.kind || p.Seq != c.seq || !strings.Contains(p.Message, c.message) {
-					t.Fatalf("problem = %+v, want %s at %d mentioning %q", p, c.kind, c.seq, c.message)
-				}
+		for _, parallel := range []bool{false, true} {
+			name := c.name
+			if parallel {
+				name += " (parallel ranges)"
+			}
+			t.Run(name, func(t *testing.T) {
+				testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
+					l := newLog(t, db, 10)
+					if parallel {
+						l.SetParallelMin(4)
+					}
+					appendN(t, db, l, "org-a", 25)
+					appendN(t, db, l, "org-b", 4)
+					for _, q := range c.tamper {
+						exec(t, db, q)
+					}
+					rep := verify(t, db, l)
+					if len(rep.Problems) != 1 {
+						t.Fatalf("problems = %+v, want exactly one (org-b is intact)", rep.Problems)
+					}
+					p := rep.Problems[0]
+					if p.Org != "org-a" || p.Kind != c.kind || p.Seq != c.seq || !strings.Contains(p.Message, c.message) {
+						t.Fatalf("problem = %+v, want %s at %d mentioning %q", p, c.kind, c.seq, c.message)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

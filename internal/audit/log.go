@@ -16,9 +16,10 @@ type Options struct {
 
 // Log appends to and verifies the audit chains.
 type Log struct {
-	signer *Signer
-	now    func() time.Time
-	every  int64
+	signer      *Signer
+	now         func() time.Time
+	every       int64
+	parallelMin int64
 }
 
 // New returns a Log that signs checkpoints with signer and stamps entries
@@ -27,7 +28,7 @@ func New(signer *Signer, now func() time.Time, opts Options) *Log {
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = 1000
 	}
-	return &Log{signer: signer, now: now, every: opts.CheckpointEvery}
+	return &Log{signer: signer, now: now, every: opts.CheckpointEvery, parallelMin: defaultParallelMin}
 }
 
 // head is the newest entry of a chain.

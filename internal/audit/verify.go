@@ -6,6 +6,8 @@ import (
 	"crypto/hmac"
 	"database/sql"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/store"
@@ -52,7 +54,7 @@ func (l *Log) Verify(ctx context.Context, db *store.DB, org string) (Report, err
 		}
 		for _, o := range orgs {
 			rep.Chains++
-			p, n, cps, err := l.verifyChain(ctx, tx, o)
+			p, n, cps, err := l.verifyChain(ctx, db, tx, o)
 			if err != nil {
 				return err
 			}
@@ -103,7 +105,7 @@ type checkpointRow struct {
 	signature []byte
 }
 
-func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Problem, int64, int, error) {
+func (l *Log) verifyChain(ctx context.Context, db *store.DB, tx *store.Tx, org string) (*Problem, int64, int, error) {
 	fail := func(seq int64, kind, format string, args ...any) *Problem {
 		return &Problem{Org: org, Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
 	}
@@ -119,53 +121,33 @@ func (l *Log) verifyChain(ctx context.Context, tx *store.Tx, org string) (*Probl
 		}
 		prevCP = c.seq
 	}
-	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, target, outcome, ip, user_agent, details, prev_hash, hash
-		FROM audit_events WHERE org_id = ? ORDER BY seq`, org)
-	if err != nil {
-		return nil, 0, 0, errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	var maxSeq int64
+	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?", org).Scan(&maxSeq); err != nil {
+		return nil, 0, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
 	}
-	defer rows.Close()
-	h := l.signer.newHasher()
-	var prev [HashSize]byte // genesis: all zero
-	var last int64
+	ranges := l.scanChain(ctx, db, tx, org, maxSeq, cps)
 	var n int64
-	next := 0 // index of the next checkpoint to meet
-	var seq, at int64
-	// RawBytes: no copy per column; valid until the next row.
-	var fields [8][]byte
-	var cols [8]sql.RawBytes
-	var prevHash, stored sql.RawBytes
-	fields[0] = []byte(org)
-	for rows.Next() {
-		if err := rows.Scan(&seq, &at, &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &prevHash, &stored); err != nil {
-			return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+	var prev [HashSize]byte // genesis: all zero
+	last := int64(0)
+	matched := 0
+	for _, r := range ranges {
+		n += r.n
+		if r.err != nil {
+			return nil, n, len(cps), r.err
 		}
-		n++
-		if seq != last+1 {
-			return fail(last+1, Removed, "entry %d is missing (the chain jumps from %d to %d)", last+1, last, seq), n, len(cps), nil
+		// The link into this range, checked before anything inside it.
+		if r.n > 0 && r.firstSeq == last+1 && r.firstPrev != prev {
+			return fail(r.firstSeq, Reordered, "entry %d does not follow entry %d: the chain link is broken", r.firstSeq, last), n, len(cps), nil
 		}
-		for i := 1; i < 8; i++ {
-			fields[i] = cols[i]
+		if r.problem != nil {
+			return r.problem, n, len(cps), nil
 		}
-		if !hmac.Equal(h.hash(prevHash, seq, at, &fields), stored) {
-			return fail(seq, Altered, "entry %d was altered: its content does not match its hash", seq), n, len(cps), nil
+		if r.n > 0 {
+			prev, last = r.lastHash, r.lastSeq
 		}
-		if !bytes.Equal(prevHash, prev[:]) {
-			return fail(seq, Reordered, "entry %d does not follow entry %d: the chain link is broken", seq, last), n, len(cps), nil
-		}
-		for next < len(cps) && cps[next].seq == seq {
-			if !bytes.Equal(cps[next].hash, stored) {
-				return fail(seq, Altered, "entry %d differs from the signed checkpoint", seq), n, len(cps), nil
-			}
-			next++
-		}
-		copy(prev[:], stored)
-		last = seq
+		matched += r.checkpoints
 	}
-	if err := rows.Err(); err != nil {
-		return nil, n, len(cps), errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
-	}
-	if next < len(cps) {
+	if matched < len(cps) {
 		return fail(last+1, Removed, "entries %d to %d were removed: a signed checkpoint covers entry %d", last+1, cps[len(cps)-1].seq, cps[len(cps)-1].seq), n, len(cps), nil
 	}
 	var headSeq int64
@@ -208,4 +190,122 @@ func loadCheckpoints(ctx context.Context, tx *store.Tx, org string) ([]checkpoin
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// defaultParallelMin is the chain length from which verification splits
+// the chain into ranges checked on several cores; the links between ranges
+// are checked afterwards, so the result is the same as one sequential walk.
+const defaultParallelMin = 100_000
+
+// chainRange is the outcome of walking entries lo..hi of one chain.
+type chainRange struct {
+	lo, hi            int64
+	n                 int64
+	firstSeq, lastSeq int64
+	firstPrev         [HashSize]byte
+	lastHash          [HashSize]byte
+	checkpoints       int // signed checkpoints matched inside the range
+	problem           *Problem
+	err               error
+}
+
+// scanChain walks entries 1..maxSeq, in parallel ranges for long chains.
+// Entries are append-only, so ranges read in separate snapshots still see
+// the same rows 1..maxSeq.
+func (l *Log) scanChain(ctx context.Context, db *store.DB, tx *store.Tx, org string, maxSeq int64, cps []checkpointRow) []chainRange {
+	parts := int64(runtime.GOMAXPROCS(0))
+	if maxSeq < l.parallelMin || parts < 2 {
+		r := l.scanRange(ctx, tx, org, 1, maxSeq, cps)
+		return []chainRange{r}
+	}
+	size := (maxSeq + parts - 1) / parts
+	ranges := make([]chainRange, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*size+1, min((i+1)*size, maxSeq)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Read(ctx, func(ctx context.Context, rtx *store.Tx) error {
+				ranges[i] = l.scanRange(ctx, rtx, org, lo, hi, cps)
+				return nil
+			})
+			if err != nil {
+				ranges[i] = chainRange{lo: lo, hi: hi, err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	return ranges
+}
+
+// scanRange checks entries lo..hi: sequence continuity, each entry's keyed
+// hash, the links inside the range and the checkpoints that fall in it. The
+// link into the range (its first prev_hash) is checked by the caller.
+func (l *Log) scanRange(ctx context.Context, tx *store.Tx, org string, lo, hi int64, cps []checkpointRow) chainRange {
+	r := chainRange{lo: lo, hi: hi}
+	fail := func(seq int64, kind, format string, args ...any) chainRange {
+		r.problem = &Problem{Org: org, Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
+		return r
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, target, outcome, ip, user_agent, details, prev_hash, hash
+		FROM audit_events WHERE org_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`, org, lo, hi)
+	if err != nil {
+		r.err = errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+		return r
+	}
+	defer rows.Close()
+	h := l.signer.newHasher()
+	next := 0
+	for next < len(cps) && cps[next].seq < lo {
+		next++
+	}
+	var prev [HashSize]byte
+	last := lo - 1
+	var seq, at int64
+	// RawBytes: no copy per column; valid until the next row.
+	var fields [8][]byte
+	var cols [8]sql.RawBytes
+	var prevHash, stored sql.RawBytes
+	fields[0] = []byte(org)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &at, &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &prevHash, &stored); err != nil {
+			r.err = errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+			return r
+		}
+		r.n++
+		if seq != last+1 {
+			return fail(last+1, Removed, "entry %d is missing (the chain jumps from %d to %d)", last+1, last, seq)
+		}
+		for i := 1; i < 8; i++ {
+			fields[i] = cols[i]
+		}
+		if !hmac.Equal(h.hash(prevHash, seq, at, &fields), stored) || len(stored) != HashSize || len(prevHash) != HashSize {
+			return fail(seq, Altered, "entry %d was altered: its content does not match its hash", seq)
+		}
+		if r.n == 1 {
+			r.firstSeq = seq
+			copy(r.firstPrev[:], prevHash)
+		} else if !bytes.Equal(prevHash, prev[:]) {
+			return fail(seq, Reordered, "entry %d does not follow entry %d: the chain link is broken", seq, last)
+		}
+		for next < len(cps) && cps[next].seq == seq {
+			if !bytes.Equal(cps[next].hash, stored) {
+				return fail(seq, Altered, "entry %d differs from the signed checkpoint", seq)
+			}
+			next++
+			r.checkpoints++
+		}
+		copy(prev[:], stored)
+		last = seq
+	}
+	if err := rows.Err(); err != nil {
+		r.err = errs.E(errs.Unavailable, "audit.Verify", "database unavailable", err)
+		return r
+	}
+	r.lastSeq, r.lastHash = last, prev
+	if last < hi {
+		return fail(last+1, Removed, "entry %d is missing", last+1)
+	}
+	return r
 }

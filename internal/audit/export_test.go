@@ -1,0 +1,4 @@
+package audit
+
+// SetParallelMin lets tests exercise parallel verification on short chains.
+func (l *Log) SetParallelMin(n int64) { l.parallelMin = n }
