@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +38,20 @@ func newServeCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// SIGHUP reloads certificate files instead of killing the
+			// process (renewed certificates need no restart).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer func() { signal.Stop(hup); close(hup) }()
+			go func() {
+				for range hup {
+					if err := srv.ReloadCertificates(); err != nil {
+						log.Warn("certificate reload failed; previous certificate still in service", "err", err)
+					} else {
+						log.Info("certificates reloaded")
+					}
+				}
+			}()
 			return srv.Serve(cmd.Context())
 		},
 	}
@@ -248,7 +265,45 @@ func newAdminCmd(e env) *cobra.Command {
 	_ = create.MarkFlagRequired("slug")
 	config.RegisterFlags(create.Flags(), config.GroupData)
 	orgCmd.AddCommand(create)
-	cmd.AddCommand(orgCmd, newAdminUserCmd(e))
+	cmd.AddCommand(orgCmd, newAdminUserCmd(e), newAdminBootstrapCmd(e))
+	return cmd
+}
+
+func newAdminBootstrapCmd(e env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Print a fresh one-time link that creates the first platform operator (earlier links stop working)",
+		Long: "Print a fresh one-time link that creates the first platform operator, for when the one `rampart serve`\n" +
+			"printed at start-up was missed or has expired. The link is valid for 1 hour and replaces earlier ones.\n" +
+			"It names public_url (set --public-url when the server runs elsewhere than https://localhost:8443).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := openData(cmd, e, app.CreateIfMissing)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			l, err := d.Identity.IssueBootstrapLink(cmd.Context(), cliActor)
+			if errs.KindOf(err) == errs.Conflict {
+				return &hinted{err: err, hints: []string{
+					"sign in to the organization \"" + identity.PlatformOrgSlug + "\" as an operator, or add one with:",
+					"rampart admin user create --org " + identity.PlatformOrgSlug + " --email EMAIL --password-stdin --role owner",
+				}}
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(e.stdout, l)
+			}
+			fmt.Fprint(e.stdout, app.BootstrapLine(l))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"url","expires_at"} as JSON`)
+	// All groups: the link is built from public_url.
+	config.RegisterFlags(cmd.Flags())
 	return cmd
 }
 

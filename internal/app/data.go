@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
@@ -16,6 +20,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/lockout"
+	"github.com/rampart-platform/rampart/internal/mail"
 	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/store"
 )
@@ -98,12 +103,62 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 	// Bound concurrent argon2id work: 2 per core keeps a login flood from
 	// exhausting memory (MemoryBound() = that many times 19 MiB).
 	hasher := password.NewHasher(password.DefaultParams(), 2*runtime.NumCPU())
-	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), now, identity.Config{})
+	mailer, err := newMailer(cfg, log, now)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), mailer, log, now,
+		identity.Config{PublicURL: cfg.EffectivePublicURL()})
 	return d, nil
 }
 
-// Close closes the database cleanly.
-func (d *Data) Close() error { return d.DB.Close() }
+// newMailer returns the SMTP sender that smtp.* describes or, when
+// smtp.host is empty, the outbox that writes .eml files into
+// <data_dir>/outbox, so that a new instance's invitations and reset links
+// can be followed without a mail server.
+func newMailer(cfg config.Config, log *slog.Logger, now func() time.Time) (mail.Sender, error) {
+	const op = "app.newMailer"
+	if cfg.SMTP.Host == "" {
+		return mail.NewOutbox(cfg.OutboxDir(), cfg.Mail.From, log, now)
+	}
+	if err := checkSMTP(cfg); err != nil {
+		return nil, err
+	}
+	sc := mail.SMTPConfig{
+		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+		From: cfg.Mail.From, TLSMode: cfg.SMTP.TLSMode,
+	}
+	if cfg.SMTP.CAFile != "" {
+		pemBytes, err := os.ReadFile(cfg.SMTP.CAFile) // #nosec G304 -- the CA file named by the operator's configuration
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is in the message already
+			}
+			return nil, errs.E(errs.Invalid, op, fmt.Sprintf("smtp.ca_file (RAMPART_SMTP_CA_FILE): cannot read %s: %v", cfg.SMTP.CAFile, err), err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, errs.E(errs.Invalid, op, "smtp.ca_file (RAMPART_SMTP_CA_FILE): "+cfg.SMTP.CAFile+" holds no PEM certificate")
+		}
+		sc.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return mail.NewSMTP(sc, log)
+}
+
+// Close waits for mails still being sent, signs a checkpoint over every
+// chain with unsigned entries (so what a CLI command or a stopping server
+// appended is sealed) and closes the database cleanly.
+func (d *Data) Close() error {
+	// Password-reset mails leave after their request was answered; let
+	// them go out before the process ends.
+	d.Identity.WaitForMail()
+	if _, err := d.Audit.CheckpointAll(context.Background(), d.DB); err != nil {
+		d.Log.Warn("final audit checkpoint failed", "err", err)
+	}
+	return d.DB.Close()
+}
 
 // prepareDataDir makes sure the data directory exists with owner-only
 // permissions, creating it only in CreateIfMissing mode.
@@ -139,4 +194,34 @@ func openRootKey(cfg config.Config, mode OpenMode) (keys.RootKey, error) {
 	default:
 		return nil, errs.E(errs.Invalid, "app.openRootKey", "keys.provider: unknown provider "+cfg.Keys.Provider)
 	}
+}
+
+// checkSMTP reports, all at once, the rules that tie smtp.* settings
+// together; mail.NewSMTP checks them too, but its wording puts a colon
+// after "smtp.password", which the CLI's redactor takes for a secret and
+// hides. Here each problem names its settings and environment variables.
+func checkSMTP(cfg config.Config) error {
+	s := cfg.SMTP
+	var problems []string
+	if (s.Username == "") != (s.Password == "") {
+		problems = append(problems, "smtp.username (RAMPART_SMTP_USERNAME) and smtp.password (RAMPART_SMTP_PASSWORD) "+
+			"must be set together, or neither")
+	}
+	if s.TLSMode == mail.TLSModeNone {
+		if ip := net.ParseIP(s.Host); !strings.EqualFold(s.Host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			problems = append(problems, fmt.Sprintf("smtp.tls_mode (RAMPART_SMTP_TLS_MODE): %q is only allowed with a loopback "+
+				"smtp.host (localhost, 127.0.0.1, ::1), not %q", s.TLSMode, s.Host))
+		}
+		if s.Username != "" || s.Password != "" {
+			problems = append(problems, fmt.Sprintf("smtp.tls_mode (RAMPART_SMTP_TLS_MODE): %q cannot be combined with a login "+
+				"(smtp.username, smtp.password), which is never sent in clear text", s.TLSMode))
+		}
+	}
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return errs.E(errs.Invalid, "app.checkSMTP", "invalid configuration: "+problems[0])
+	}
+	return errs.E(errs.Invalid, "app.checkSMTP", fmt.Sprintf("invalid configuration (%d problems):\n%s", len(problems), strings.Join(problems, "\n")))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/store"
 )
@@ -35,6 +36,10 @@ func (d *Data) CreateOrganization(ctx context.Context, actor, name, slug string)
 	}
 	if !slugPattern.MatchString(slug) {
 		problems = append(problems, "slug: must be 1 to 63 lowercase letters, digits or inner hyphens")
+	}
+	if slug == identity.PlatformOrgSlug {
+		// The operators' organization, made by the bootstrap.
+		problems = append(problems, "slug: \""+slug+"\" is reserved for the platform organization")
 	}
 	if len(problems) > 0 {
 		return Organization{}, errs.E(errs.Invalid, op, strings.Join(problems, "; "))

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/config"
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/httpapi"
+	"github.com/rampart-platform/rampart/internal/identity"
 )
 
 // Version is the build's version, set by the linker.
@@ -40,8 +41,19 @@ type Server struct {
 // behind. It prints the URL to out.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) (*Server, error) {
 	src := certSource(cfg)
+	src.OnReloadError = func(err error) {
+		log.Warn("certificate files changed but could not be loaded; still serving the previous certificate", "err", err)
+	}
 	if err := certs.Check(src); err != nil {
 		return nil, err
+	}
+	if cfg.SMTP.Host != "" {
+		// Checked now, like the certificates: a wrong smtp.* setting must
+		// not leave a new data directory behind. (The SMTP sender only
+		// checks its settings; it connects per mail.)
+		if _, err := newMailer(cfg, log, nil); err != nil {
+			return nil, err
+		}
 	}
 	httpsLn, err := listen("listen.https", cfg.Listen.HTTPS)
 	if err != nil {
@@ -60,6 +72,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 			_ = httpLn.Close()
 		}
 	}
+	// Links that identity mails or prints (invitations, resets, the
+	// bootstrap) must name the port actually bound when listen.https
+	// asked for port 0.
+	cfg.PublicURL = publicURL(cfg, httpsLn)
 	data, err := OpenData(ctx, cfg, log, CreateIfMissing)
 	if err != nil {
 		closeListeners()
@@ -80,6 +96,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		Identity:  data.Identity,
 		Audit:     data.Audit,
 		DB:        data.DB,
+		// Tenants made over the API take the CLI's code path.
+		Organizations: orgCreator{data},
 		// Keep in step with identity.Config's default lifetime.
 		SessionLifetime: 12 * time.Hour,
 		Checks: []httpapi.Check{
@@ -118,8 +136,65 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		fmt.Fprintf(out, "  http://%s redirects to HTTPS\n", httpLn.Addr())
 	}
 	fmt.Fprintf(out, "  data: %s (%s)\n", cfg.DataDir, data.DB.Dialect())
+	if err := printBootstrapLink(ctx, data, out); err != nil {
+		closeListeners()
+		_ = data.Close()
+		return nil, err
+	}
 	return s, nil
 }
+
+// printBootstrapLink prints a fresh bootstrap link while the instance has
+// no platform operator. The link goes to out (the terminal) only, never to
+// the log: whoever opens it first becomes the platform's owner.
+func printBootstrapLink(ctx context.Context, data *Data, out io.Writer) error {
+	need, err := data.Identity.NeedsBootstrap(ctx)
+	if err != nil || !need {
+		return err
+	}
+	l, err := data.Identity.IssueBootstrapLink(ctx, "system")
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, BootstrapLine(l))
+	return nil
+}
+
+// BootstrapLine is how a bootstrap link is shown to the operator.
+func BootstrapLine(l identity.BootstrapLink) string {
+	return fmt.Sprintf("Bootstrap: open %s within %s to create the first operator account\n", l.URL, humanDuration(identity.BootstrapTTL))
+}
+
+// humanDuration writes whole hours and minutes in words: "1 hour".
+func humanDuration(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	if d%time.Hour == 0 {
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/time.Minute), "minute")
+}
+
+// orgCreator lets the API create tenants through Data.CreateOrganization.
+type orgCreator struct{ d *Data }
+
+var _ httpapi.OrganizationCreator = orgCreator{}
+
+func (o orgCreator) CreateOrganization(ctx context.Context, actor, name, slug string) (httpapi.Organization, error) {
+	org, err := o.d.CreateOrganization(ctx, actor, name, slug)
+	if err != nil {
+		return httpapi.Organization{}, err
+	}
+	return httpapi.Organization{ID: org.ID, Slug: org.Slug, Name: org.Name, CreatedAt: org.CreatedAt}, nil
+}
+
+// ReloadCertificates re-reads certificate files (SIGHUP); on failure the
+// current certificate stays in service.
+func (s *Server) ReloadCertificates() error { return s.certs.Reload() }
 
 // URL is the instance's public URL (with the bound port when it was 0).
 func (s *Server) URL() string { return s.publicURL }
@@ -181,11 +256,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Wait()
 	stopJobs()
 	s.background.Wait()
-	// Seal what was written since the last checkpoint before stopping.
-	if _, err := s.data.Audit.CheckpointAll(context.Background(), s.data.DB); err != nil {
-		log.Warn("final audit checkpoint failed", "err", err)
-	}
 	_ = s.data.Audit.Record(context.Background(), s.data.DB, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "platform.stop"})
+	// Data.Close seals what was written since the last checkpoint.
 	if err := s.data.Close(); err != nil {
 		serveErr = errors.Join(serveErr, errs.E(errs.Unavailable, "app.Serve", "closing the database failed", err))
 	}

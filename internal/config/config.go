@@ -60,6 +60,20 @@ type Config struct {
 		IdleTimeout       time.Duration // server.idle_timeout
 		MaxHeaderBytes    int           // server.max_header_bytes
 	}
+	// Mail configures the sender of invitations and password resets.
+	Mail struct {
+		From string // mail.from: the From address of every mail
+	}
+	// SMTP is the mail server. With Host empty, mails are written to
+	// DataDir/outbox as .eml files instead (the embedded default).
+	SMTP struct {
+		Host     string // smtp.host: empty means the outbox directory
+		Port     int    // smtp.port
+		Username string // smtp.username: set together with Password, or neither
+		Password string // smtp.password: secret, sent only over TLS
+		TLSMode  string // smtp.tls_mode: "starttls", "tls" or "none"
+		CAFile   string // smtp.ca_file: PEM CA certificates trusted instead of the system roots
+	}
 }
 
 // Default returns the defaults, which pass validation on their own.
@@ -78,6 +92,9 @@ func Default() Config {
 	c.Server.ReadHeaderTimeout = 10 * time.Second
 	c.Server.IdleTimeout = 120 * time.Second
 	c.Server.MaxHeaderBytes = 64 << 10
+	c.Mail.From = "rampart@localhost"
+	c.SMTP.Port = 587
+	c.SMTP.TLSMode = "starttls"
 	return c
 }
 
@@ -109,6 +126,12 @@ func (c Config) RootKeyPath() string {
 		return c.Keys.RootKeyFile
 	}
 	return filepath.Join(c.DataDir, "root.key")
+}
+
+// OutboxDir is where mails go when no SMTP server is configured:
+// DataDir/outbox.
+func (c Config) OutboxDir() string {
+	return filepath.Join(c.DataDir, "outbox")
 }
 
 // ACMECacheDir returns the ACME cache directory: TLS.ACME.CacheDir, or

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -95,6 +96,9 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	want.Server.ReadHeaderTimeout = 10 * time.Second
 	want.Server.IdleTimeout = 120 * time.Second
 	want.Server.MaxHeaderBytes = 65536
+	want.Mail.From = "rampart@localhost"
+	want.SMTP.Port = 587
+	want.SMTP.TLSMode = "starttls"
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
 	}
@@ -164,6 +168,13 @@ func TestEveryLayerSetsEverySetting(t *testing.T) {
 	want.Server.ReadHeaderTimeout = 5 * time.Second
 	want.Server.IdleTimeout = 90 * time.Second
 	want.Server.MaxHeaderBytes = 8192
+	want.Mail.From = "noreply@example.com"
+	want.SMTP.Host = "smtp.example.com"
+	want.SMTP.Port = 465
+	want.SMTP.Username = "rampart"
+	want.SMTP.Password = "smtp-pw"
+	want.SMTP.TLSMode = "tls"
+	want.SMTP.CAFile = "/etc/rampart/smtp-ca.pem"
 
 	file := `data_dir: /var/lib/rampart
 database_url: postgres://rampart:pw@db:5432/rampart?sslmode=verify-full
@@ -185,7 +196,26 @@ server:
   read_header_timeout: 5s
   idle_timeout: 90s
   max_header_bytes: 8192
+mail: {from: noreply@example.com}
+smtp:
+  host: smtp.example.com
+  port: 465
+  username: rampart
+  password: smtp-pw
+  tls_mode: tls
+  ca_file: /etc/rampart/smtp-ca.pem
 `
+	// Mail and SMTP settings have no flags: they come from the file or the
+	// environment in every case.
+	smtpEnv := map[string]string{
+		"RAMPART_MAIL_FROM":     "noreply@example.com",
+		"RAMPART_SMTP_HOST":     "smtp.example.com",
+		"RAMPART_SMTP_PORT":     "465",
+		"RAMPART_SMTP_USERNAME": "rampart",
+		"RAMPART_SMTP_PASSWORD": "smtp-pw",
+		"RAMPART_SMTP_TLS_MODE": "tls",
+		"RAMPART_SMTP_CA_FILE":  "/etc/rampart/smtp-ca.pem",
+	}
 	env := map[string]string{
 		"RAMPART_DATA_DIR":                  "/var/lib/rampart",
 		"RAMPART_DATABASE_URL":              "postgres://rampart:pw@db:5432/rampart?sslmode=verify-full",
@@ -224,6 +254,8 @@ server:
 	flagEnv := map[string]string{
 		"RAMPART_READ_HEADER_TIMEOUT": "5s", "RAMPART_IDLE_TIMEOUT": "90s", "RAMPART_MAX_HEADER_BYTES": "8192",
 	}
+	maps.Copy(env, smtpEnv)
+	maps.Copy(flagEnv, smtpEnv)
 	for name, l := range map[string]layers{
 		"file":        {file: file},
 		"environment": {env: env},
@@ -355,6 +387,18 @@ func TestLoadReportsProblemsExactly(t *testing.T) {
 		{"an ACME email that is not one",
 			layers{args: []string{"--acme-email=Ops <ops@example.com>"}},
 			[]string{`tls.acme.email (RAMPART_TLS_ACME_EMAIL, --acme-email): "Ops <ops@example.com>" is not an email address (like ops@example.com)`}},
+		{"an SMTP host with a port",
+			layers{env: map[string]string{"RAMPART_SMTP_HOST": "smtp.example.com:587"}},
+			[]string{`smtp.host (RAMPART_SMTP_HOST): "smtp.example.com:587" is not a hostname or IP address (give the port in smtp.port)`}},
+		{"an SMTP port out of range",
+			layers{file: "smtp:\n  port: 70000\n"},
+			[]string{`config file $FILE: line 2: smtp.port (RAMPART_SMTP_PORT): "70000" is above the maximum of 65535`}},
+		{"an SMTP TLS mode that does not exist",
+			layers{env: map[string]string{"RAMPART_SMTP_TLS_MODE": "ssl"}},
+			[]string{`smtp.tls_mode (RAMPART_SMTP_TLS_MODE): "ssl" is not one of: starttls, tls, none`}},
+		{"a From address with a display name",
+			layers{env: map[string]string{"RAMPART_MAIL_FROM": "Rampart <rampart@example.com>"}},
+			[]string{`mail.from (RAMPART_MAIL_FROM): "Rampart <rampart@example.com>" is not an email address (like ops@example.com)`}},
 		{"an unknown RAMPART_ variable",
 			layers{env: map[string]string{"RAMPART_LISTEN_HTPS": ":1", "HOME": "/root"}},
 			[]string{`RAMPART_LISTEN_HTPS: unknown setting`}},
@@ -566,6 +610,7 @@ func FuzzLoadYAML(f *testing.F) {
 		if redactURL(c.DatabaseURL) != c.DatabaseURL {
 			c.DatabaseURL = ""
 		}
+		c.SMTP.Password = ""
 		var buf strings.Builder
 		if err := c.WriteRedacted(&buf); err != nil {
 			t.Fatal(err)

@@ -41,6 +41,15 @@ server:
   read_header_timeout: 10s
   idle_timeout: 2m
   max_header_bytes: 65536
+mail:
+  from: rampart@localhost
+smtp:
+  host: ""
+  port: 587
+  username: ""
+  password: ""
+  tls_mode: starttls
+  ca_file: ""
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
@@ -63,6 +72,31 @@ func TestWriteRedactedNeverPrintsTheDatabasePassword(t *testing.T) {
 	want := "database_url: postgres://rampart:[REDACTED]@db.example.com:5432/rampart?sslmode=verify-full&sslpassword=[REDACTED]\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+func TestWriteRedactedNeverPrintsTheSMTPPassword(t *testing.T) {
+	c := Default()
+	// A password that is also a valid URL path: redacting it as a URL
+	// would leave it as it is.
+	c.SMTP.Host = "smtp.example.com"
+	c.SMTP.Username = "rampart"
+	c.SMTP.Password = "hunter2-smtp"
+	var b strings.Builder
+	if err := c.WriteRedacted(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("output contains the SMTP password:\n%s", out)
+	}
+	if want := "  password: '[REDACTED]'\n"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	for _, s := range Settings() {
+		if s.Path == "smtp.password" && (!s.Secret || s.Default != "") {
+			t.Errorf("smtp.password: secret %v, default %q", s.Secret, s.Default)
+		}
 	}
 }
 

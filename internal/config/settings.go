@@ -122,6 +122,27 @@ func table(c *Config) []setting {
 		{path: "server.max_header_bytes", env: "RAMPART_MAX_HEADER_BYTES", group: GroupServer,
 			usage: "largest request header accepted, in bytes (at least 4096)",
 			val:   &intValue{p: &c.Server.MaxHeaderBytes, min: 4096}},
+		{path: "mail.from", env: "RAMPART_MAIL_FROM", group: GroupServer,
+			usage: "From address of invitations and password-reset mails",
+			val:   &stringValue{p: &c.Mail.From, typ: "email", check: checkEmail}},
+		{path: "smtp.host", env: "RAMPART_SMTP_HOST", group: GroupServer,
+			usage: "SMTP submission server; empty means mails are written to <data_dir>/outbox as .eml files",
+			val:   &stringValue{p: &c.SMTP.Host, typ: "hostname", check: optional(checkHost)}},
+		{path: "smtp.port", env: "RAMPART_SMTP_PORT", group: GroupServer,
+			usage: "SMTP server port (587 for starttls, 465 for tls)",
+			val:   &intValue{p: &c.SMTP.Port, min: 1, max: 65535}},
+		{path: "smtp.username", env: "RAMPART_SMTP_USERNAME", group: GroupServer,
+			usage: "SMTP login (AUTH PLAIN, only over TLS); set together with smtp.password",
+			val:   &stringValue{p: &c.SMTP.Username, typ: "text"}},
+		{path: "smtp.password", env: "RAMPART_SMTP_PASSWORD", group: GroupServer, secret: true,
+			usage: "SMTP password for smtp.username",
+			val:   &secretValue{p: &c.SMTP.Password}},
+		{path: "smtp.tls_mode", env: "RAMPART_SMTP_TLS_MODE", group: GroupServer,
+			usage: "starttls (upgrade when offered; required with a login), tls (TLS from the first byte) or none (loopback hosts only)",
+			val:   &stringValue{p: &c.SMTP.TLSMode, typ: "starttls|tls|none", check: oneOf("starttls", "tls", "none")}},
+		{path: "smtp.ca_file", env: "RAMPART_SMTP_CA_FILE", group: GroupServer,
+			usage: "PEM file of CA certificates trusted for the SMTP server instead of the system roots (a private CA); empty means the system roots",
+			val:   &stringValue{p: &c.SMTP.CAFile, typ: "path"}},
 	}
 }
 
@@ -179,10 +200,12 @@ func (v *stringValue) yaml() any        { return *v.p }
 func (v *stringValue) typeName() string { return v.typ }
 func (v *stringValue) field() any       { return v.p }
 
-// intValue is a decimal integer setting with a minimum.
+// intValue is a decimal integer setting with a minimum and, when max is
+// not 0, a maximum.
 type intValue struct {
 	p   *int
 	min int
+	max int
 }
 
 func (v *intValue) set(raw []string) string {
@@ -194,6 +217,9 @@ func (v *intValue) set(raw []string) string {
 	if n < v.min {
 		return fmt.Sprintf("%q is below the minimum of %d", s, v.min)
 	}
+	if v.max != 0 && n > v.max {
+		return fmt.Sprintf("%q is above the maximum of %d", s, v.max)
+	}
 	*v.p = n
 	return ""
 }
@@ -201,6 +227,29 @@ func (v *intValue) String() string   { return strconv.Itoa(*v.p) }
 func (v *intValue) yaml() any        { return *v.p }
 func (v *intValue) typeName() string { return "int" }
 func (v *intValue) field() any       { return v.p }
+
+// secretValue is a plain secret string, such as a password. Its String is
+// Redacted whenever it is set: whatever prints a setting through String
+// (config print, docs) can then never show it, and a problem never quotes
+// it. The value itself is read from the Config field.
+type secretValue struct {
+	p *string
+}
+
+func (v *secretValue) set(raw []string) string {
+	*v.p = strings.Join(raw, ",")
+	return ""
+}
+
+func (v *secretValue) String() string {
+	if *v.p == "" {
+		return ""
+	}
+	return Redacted
+}
+func (v *secretValue) yaml() any        { return v.String() }
+func (v *secretValue) typeName() string { return "secret" }
+func (v *secretValue) field() any       { return v.p }
 
 // durationValue is a Go duration setting ("30s", "5m", "1h30m"). A zero min
 // means the duration must be greater than 0.
@@ -385,6 +434,18 @@ func checkACMEDomain(s string) string {
 		return fmt.Sprintf("%q is not a fully qualified hostname (like app.example.com; no wildcards or IP addresses)", s)
 	}
 	return ""
+}
+
+// checkHost accepts a hostname or an IP address, nothing that could carry
+// a port, a path or a line break.
+func checkHost(s string) string {
+	if isHostname(s) {
+		return ""
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return ""
+	}
+	return fmt.Sprintf("%q is not a hostname or IP address (give the port in smtp.port)", s)
 }
 
 func checkEmail(s string) string {

@@ -47,6 +47,17 @@ func apiRoutes() []route {
 		{"PUT", "/api/v1/policy/password", active, func(a *api) http.HandlerFunc { return a.putPolicy }},
 
 		{"GET", "/api/v1/audit", active, func(a *api) http.HandlerFunc { return a.listAudit }},
+
+		{"POST", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.createInvite }},
+		{"GET", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.listInvites }},
+		{"DELETE", "/api/v1/invites/{id}", active, func(a *api) http.HandlerFunc { return a.revokeInvite }},
+		{"POST", "/api/v1/invites/accept", public, func(a *api) http.HandlerFunc { return a.acceptInvite }},
+
+		{"POST", "/api/v1/auth/password-reset", public, func(a *api) http.HandlerFunc { return a.requestPasswordReset }},
+		{"POST", "/api/v1/auth/password-reset/confirm", public, func(a *api) http.HandlerFunc { return a.confirmPasswordReset }},
+
+		{"POST", "/api/v1/bootstrap", public, func(a *api) http.HandlerFunc { return a.bootstrap }},
+		{"POST", "/api/v1/organizations", active, func(a *api) http.HandlerFunc { return a.createOrganization }},
 	}
 }
 

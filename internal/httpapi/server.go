@@ -30,6 +30,9 @@ type Deps struct {
 	Audit           *audit.Log
 	DB              *store.DB
 	SessionLifetime time.Duration
+	// Organizations creates tenants for platform operators
+	// (POST /api/v1/organizations); nil answers that route with 503.
+	Organizations OrganizationCreator
 }
 
 // api holds what the handlers share.
@@ -38,6 +41,7 @@ type api struct {
 	id              *identity.Service
 	auditLog        *audit.Log
 	db              *store.DB
+	orgs            OrganizationCreator
 	csrf            *http.CrossOriginProtection
 	sessionLifetime time.Duration
 }
@@ -55,7 +59,8 @@ func NewHandler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", readyHandler(d))
 	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL))
-	a := &api{log: d.Log, id: d.Identity, auditLog: d.Audit, db: d.DB, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
+	mux.HandleFunc("GET "+openAPIPath, openAPIHandler(d.Version, d.Log))
+	a := &api{log: d.Log, id: d.Identity, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
 	a.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))

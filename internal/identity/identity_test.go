@@ -39,6 +39,7 @@ type env struct {
 	db    *store.DB
 	svc   *identity.Service
 	clock *clock
+	mail  *mailbox
 	orgs  map[string]string // slug -> id
 }
 
@@ -56,8 +57,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	log := audit.New(signer, c.now, audit.Options{CheckpointEvery: 100})
-	e := &env{db: db, clock: c, orgs: map[string]string{}}
-	e.svc = identity.New(db, km, log, password.NewHasher(password.DefaultParams(), 4), lockout.NewMemory(c.now, 1000), c.now, identity.Config{})
+	e := &env{db: db, clock: c, mail: &mailbox{}, orgs: map[string]string{}}
+	e.svc = identity.New(db, km, log, password.NewHasher(password.DefaultParams(), 4), lockout.NewMemory(c.now, 1000), e.mail, nil, c.now,
+		identity.Config{PublicURL: "https://rampart.test"})
 	for _, slug := range []string{"acme", "globex"} {
 		id := slug + "-id"
 		err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {

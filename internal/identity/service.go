@@ -3,8 +3,10 @@ package identity
 import (
 	"context"
 	"encoding/json"
-	"net/mail"
+	"log/slog"
+	netmail "net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
@@ -12,6 +14,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/lockout"
+	"github.com/rampart-platform/rampart/internal/mail"
 	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/totp"
@@ -23,6 +26,9 @@ type Config struct {
 	SessionLifetime time.Duration // a session ends this long after login, used or not (default 12 h)
 	Issuer          string        // shown in authenticator apps (default "Rampart")
 	MaxTokenTTL     time.Duration // longest personal API token lifetime (default 365 days)
+	// PublicURL is the https base of the links mailed or printed
+	// (invitations, password resets, bootstrap); default https://localhost.
+	PublicURL string
 }
 
 func (c Config) withDefaults() Config {
@@ -38,6 +44,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxTokenTTL <= 0 {
 		c.MaxTokenTTL = 365 * 24 * time.Hour
 	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PublicURL == "" {
+		c.PublicURL = "https://localhost"
+	}
 	return c
 }
 
@@ -49,13 +59,28 @@ type Service struct {
 	hasher *password.Hasher
 	otp    *totp.Validator
 	lock   lockout.Counter
+	mailer mail.Sender
+	log    *slog.Logger
 	now    func() time.Time
 	cfg    Config
+
+	// Mails sent after the request has been answered (password resets),
+	// so that the answer takes the same time whether or not a mail goes
+	// out: mailWG tracks them for WaitForMail, mailSlots bounds how many
+	// talk to the mail server at once.
+	mailWG    sync.WaitGroup
+	mailSlots chan struct{}
 }
 
-// New returns the identity service.
-func New(db *store.DB, km *keys.Manager, log *audit.Log, hasher *password.Hasher, lock lockout.Counter, now func() time.Time, cfg Config) *Service {
-	return &Service{db: db, keys: km, audit: log, hasher: hasher, otp: totp.NewValidator(now), lock: lock, now: now, cfg: cfg.withDefaults()}
+// New returns the identity service. mailer (required) delivers
+// invitations and password resets; log (nil: discard) records mail that
+// could not be delivered after its request was answered.
+func New(db *store.DB, km *keys.Manager, auditLog *audit.Log, hasher *password.Hasher, lock lockout.Counter, mailer mail.Sender, log *slog.Logger, now func() time.Time, cfg Config) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, keys: km, audit: auditLog, hasher: hasher, otp: totp.NewValidator(now), lock: lock, mailer: mailer, log: log,
+		now: now, cfg: cfg.withDefaults(), mailSlots: make(chan struct{}, maxMailInFlight)}
 }
 
 // User is a member of one organization.
@@ -81,7 +106,7 @@ func (s *Service) micros() int64 { return s.now().UnixMicro() }
 // normalizeEmail lower-cases an address and checks it is one.
 func normalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	a, err := mail.ParseAddress(email)
+	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 {
 		return "", errs.E(errs.Invalid, "identity", "email: not a valid address")
 	}

@@ -23,6 +23,9 @@ func (s *Service) ListSessions(ctx context.Context, a Authenticated, userID stri
 	}
 	out := []Session{}
 	err := s.db.Read(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := s.requireMember(ctx, tx, p.OrgID, userID); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `SELECT id, user_id, state, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions
 			WHERE org_id = ? AND user_id = ? AND expires_at > ? ORDER BY created_at`, p.OrgID, userID, s.micros())
 		if err != nil {
@@ -83,6 +86,9 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Authenticated, m Met
 	}
 	var n int64
 	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := s.requireMember(ctx, tx, p.OrgID, userID); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, "DELETE FROM sessions WHERE org_id = ? AND user_id = ? AND id <> ?", p.OrgID, userID, keepSessionID)
 		if err != nil {
 			return dbErr(op, err)
@@ -92,4 +98,17 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Authenticated, m Met
 		return err
 	})
 	return n, err
+}
+
+// requireMember answers "not found" for a user outside org, so ids of other
+// tenants' members behave exactly like ids that do not exist.
+func (s *Service) requireMember(ctx context.Context, tx *store.Tx, org, userID string) error {
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE id = ? AND org_id = ?", userID, org).Scan(&n); err != nil {
+		return dbErr("identity.requireMember", err)
+	}
+	if n == 0 {
+		return errs.E(errs.NotFound, "identity", "no such member")
+	}
+	return nil
 }

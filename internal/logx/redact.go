@@ -334,12 +334,13 @@ func (sc *scanner) jwt(i int) {
 }
 
 // rampartToken: Rampart's own secrets, rpt_ (personal API token), rps_
-// (session), rpr_ (password reset) and rpi_ (invite), each followed by a
+// (session), rpr_ (password reset), rpi_ (invite) and rpb_ (bootstrap),
+// each followed by a
 // base64url body of 16 or more characters. The whole token goes, prefix too.
 func (sc *scanner) rampartToken(i int) {
 	s := sc.s
 	if i < sc.tokenEnd || len(s)-i < 4+16 || lower(s[i+1]) != 'p' ||
-		!strings.ContainsRune("tsri", rune(lower(s[i+2]))) || s[i+3] != '_' {
+		!strings.ContainsRune("tsrib", rune(lower(s[i+2]))) || s[i+3] != '_' {
 		return
 	}
 	end := base64URLEnd(s, i+4)

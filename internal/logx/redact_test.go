@@ -68,7 +68,7 @@ func TestRedactStringKnownAnswers(t *testing.T) {
 		{"session.Create: unavailable: dial tcp: i/o timeout", "session.Create: unavailable: dial tcp: i/o timeout"},
 		{"invalid token: signature mismatch", "invalid token: [REDACTED]"},
 		{"use rpt_0123456789abcdefXYZ_- now", "use [REDACTED] now"},
-		{"rps_AAAAAAAAAAAAAAAA rpr_BBBBBBBBBBBBBBBB rpi_CCCCCCCCCCCCCCCC", "[REDACTED] [REDACTED] [REDACTED]"},
+		{"rps_AAAAAAAAAAAAAAAA rpr_BBBBBBBBBBBBBBBB rpi_CCCCCCCCCCCCCCCC rpb_DDDDDDDDDDDDDDDD", "[REDACTED] [REDACTED] [REDACTED] [REDACTED]"},
 		{"rpt_short is not a token", "rpt_short is not a token"},
 		{"AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQS", "[REDACTED]"},
 		{"k: -----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\nok", "k: [REDACTED]\nok"},
