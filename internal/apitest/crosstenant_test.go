@@ -96,6 +96,9 @@ var xtNoForeignInput = map[string]string{
 	"POST /api/v1/auth/password-reset":         "public; names an organization by slug and answers alike whether or not the account exists",
 	"POST /api/v1/auth/password-reset/confirm": "public; redeems a secret reset token, not an id",
 	"POST /api/v1/bootstrap":                   "public; redeems the secret bootstrap token, not an id",
+	// Role names are chosen per organization, not ids: any name creates or
+	// replaces a role of the caller's own organization (DELETE is probed).
+	"PUT /api/v1/roles/{name}": "creates or replaces a role of the caller's own organization; the name is not an object id",
 }
 
 // xtOperatorOnly lists the routes only platform operators may call, with a
@@ -210,6 +213,7 @@ func crossTenant(t *testing.T, d store.Dialect) {
 	}
 	for _, rt := range routes {
 		switch {
+		case xtNoForeignInput[xtRouteKey(rt)] != "":
 		case len(xtPathParams(rt.Path)) > 0:
 			s.probeIDs(rt, "path")
 		case strings.Contains(xtProbeBodies[xtRouteKey(rt)], "{id}"):
@@ -637,7 +641,7 @@ func (s *crossSuite) checkCoverage(routes []httpapi.RouteDescription) {
 	kinds := map[string]int{}
 	for _, rt := range routes {
 		k := xtRouteKey(rt)
-		if len(xtPathParams(rt.Path)) > 0 && !s.probed[k]["path"] {
+		if len(xtPathParams(rt.Path)) > 0 && !s.probed[k]["path"] && xtNoForeignInput[k] == "" {
 			s.t.Errorf("route %s has a wildcard but was not probed", k)
 		}
 		if len(s.probed[k]) == 0 {

@@ -209,6 +209,45 @@ func identityScenarios(t *testing.T, d store.Dialect) {
 		member.expect(403, "GET", "/api/v1/audit", nil)
 	})
 
+	t.Run("custom roles: no escalation, collection limits, removal", func(t *testing.T) {
+		owner := in.client(t)
+		owner.login("acme", "owner@acme.test", pw)
+		role := owner.expect(200, "PUT", "/api/v1/roles/support", map[string]any{"permissions": []string{"members.read", "audit.read"}})
+		if role.body["name"] != "support" || role.body["builtin"] != false {
+			t.Fatalf("role: %s", role.raw)
+		}
+		r := owner.do("PUT", "/api/v1/roles/bad", map[string]any{"permissions": []string{"no.such"}})
+		if r.status != 400 || !strings.Contains(r.errMessage(), "no.such") {
+			t.Fatalf("unknown permission: %d %s", r.status, r.raw)
+		}
+		ms := owner.expect(200, "GET", "/api/v1/members", nil)
+		var staffID string
+		for _, x := range ms.body["items"].([]any) {
+			if m := x.(map[string]any); m["email"] == "staff@acme.test" {
+				staffID = m["id"].(string)
+			}
+		}
+		owner.expect(200, "PUT", "/api/v1/members/"+staffID+"/roles", map[string]any{"roles": []string{"admin"}})
+		admin := in.client(t)
+		admin.login("acme", "staff@acme.test", pw)
+		// An admin cannot mint a role with powers it lacks.
+		admin.expect(403, "PUT", "/api/v1/roles/keymaster", map[string]any{"permissions": []string{"keys.manage"}})
+		admin.expect(200, "PUT", "/api/v1/members/"+staffID+"/roles", map[string]any{"roles": []string{"support"}})
+		staff := in.client(t)
+		staff.login("acme", "staff@acme.test", pw)
+		staff.expect(200, "GET", "/api/v1/audit", nil)
+		staff.expect(403, "PUT", "/api/v1/policy/password", map[string]any{"min_length": 12, "max_length": 128})
+		list := owner.expect(200, "GET", "/api/v1/roles", nil)
+		if !strings.Contains(list.raw, `"support"`) || !strings.Contains(list.raw, `"owner"`) {
+			t.Fatalf("roles list: %s", list.raw)
+		}
+		owner.expect(409, "DELETE", "/api/v1/roles/support", nil)
+		owner.expect(204, "DELETE", "/api/v1/members/"+staffID, nil)
+		staff.expect(401, "GET", "/api/v1/me", nil)
+		owner.expect(204, "DELETE", "/api/v1/roles/support", nil)
+		owner.expect(404, "DELETE", "/api/v1/roles/support", nil)
+	})
+
 	t.Run("the last owner cannot be demoted", func(t *testing.T) {
 		owner := in.client(t)
 		owner.login("acme", "owner@acme.test", pw)

@@ -56,6 +56,11 @@ const (
 func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode OpenMode) (*Data, error) {
 	const op = "app.OpenData"
 	now := time.Now
+	params := passwordParams(cfg)
+	// Checked before anything is created: a bad setting leaves no trace.
+	if err := params.Validate(); err != nil {
+		return nil, errs.E(errs.Invalid, op, "passwords.*: "+errs.SafeMessage(err))
+	}
 	if err := prepareDataDir(cfg, mode); err != nil {
 		return nil, err
 	}
@@ -100,17 +105,31 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 		Audit:  audit.New(signer, now, audit.Options{CheckpointEvery: int64(cfg.Audit.CheckpointEvery)}),
 		Now:    now,
 	}
-	// Bound concurrent argon2id work: 2 per core keeps a login flood from
-	// exhausting memory (MemoryBound() = that many times 19 MiB).
-	hasher := password.NewHasher(password.DefaultParams(), 2*runtime.NumCPU())
+	// Bound concurrent argon2id work (default 2 per core) so a login flood
+	// cannot exhaust memory: MemoryBound() = that many times memory_kib.
+	maxHashes := cfg.Passwords.MaxConcurrent
+	if maxHashes <= 0 {
+		maxHashes = 2 * runtime.NumCPU()
+	}
+	hasher := password.NewHasher(params, maxHashes)
 	mailer, err := newMailer(cfg, log, now)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), mailer, log, now,
-		identity.Config{PublicURL: cfg.EffectivePublicURL()})
+		identity.Config{PublicURL: cfg.EffectivePublicURL(), SessionIdle: cfg.Sessions.IdleTimeout, SessionLifetime: cfg.Sessions.Lifetime})
 	return d, nil
+}
+
+// passwordParams turns the passwords.* settings into argon2id parameters.
+func passwordParams(cfg config.Config) password.Params {
+	p := password.DefaultParams()
+	// The config layer bounds each value, so these conversions are exact.
+	p.Memory = uint32(cfg.Passwords.MemoryKiB)   // #nosec G115 -- config bounds it to 7168..4194304
+	p.Time = uint32(cfg.Passwords.Iterations)    // #nosec G115 -- config bounds it to 1..100
+	p.Threads = uint8(cfg.Passwords.Parallelism) // #nosec G115 -- config bounds it to 1..255
+	return p
 }
 
 // newMailer returns the SMTP sender that smtp.* describes or, when

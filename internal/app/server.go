@@ -97,9 +97,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		Audit:     data.Audit,
 		DB:        data.DB,
 		// Tenants made over the API take the CLI's code path.
-		Organizations: orgCreator{data},
-		// Keep in step with identity.Config's default lifetime.
-		SessionLifetime: 12 * time.Hour,
+		Organizations:   orgCreator{data},
+		SessionLifetime: cfg.Sessions.Lifetime,
+		SecurityContact: cfg.Security.Contact,
 		Checks: []httpapi.Check{
 			{Name: "database", Run: data.DB.Ping},
 			{Name: "keys", Run: data.Keys.Check},

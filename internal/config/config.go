@@ -64,6 +64,22 @@ type Config struct {
 	Mail struct {
 		From string // mail.from: the From address of every mail
 	}
+	// Sessions sets how long sign-ins last.
+	Sessions struct {
+		IdleTimeout time.Duration // sessions.idle_timeout: unused this long, a session ends
+		Lifetime    time.Duration // sessions.lifetime: a session ends this long after sign-in
+	}
+	// Passwords tunes argon2id hashing (OWASP minimum by default).
+	Passwords struct {
+		MemoryKiB     int // passwords.memory_kib
+		Iterations    int // passwords.iterations
+		Parallelism   int // passwords.parallelism
+		MaxConcurrent int // passwords.max_concurrent: 0 means 2 per CPU
+	}
+	// Security is what the server publishes about vulnerability reports.
+	Security struct {
+		Contact string // security.contact: security.txt Contact (mailto: or https: URI)
+	}
 	// SMTP is the mail server. With Host empty, mails are written to
 	// DataDir/outbox as .eml files instead (the embedded default).
 	SMTP struct {
@@ -93,6 +109,12 @@ func Default() Config {
 	c.Server.IdleTimeout = 120 * time.Second
 	c.Server.MaxHeaderBytes = 64 << 10
 	c.Mail.From = "rampart@localhost"
+	c.Sessions.IdleTimeout = 30 * time.Minute
+	c.Sessions.Lifetime = 12 * time.Hour
+	c.Passwords.MemoryKiB = 19456
+	c.Passwords.Iterations = 2
+	c.Passwords.Parallelism = 1
+	c.Security.Contact = "mailto:security@localhost"
 	c.SMTP.Port = 587
 	c.SMTP.TLSMode = "starttls"
 	return c

@@ -99,6 +99,12 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	want.Mail.From = "rampart@localhost"
 	want.SMTP.Port = 587
 	want.SMTP.TLSMode = "starttls"
+	want.Sessions.IdleTimeout = 30 * time.Minute
+	want.Sessions.Lifetime = 12 * time.Hour
+	want.Passwords.MemoryKiB = 19456
+	want.Passwords.Iterations = 2
+	want.Passwords.Parallelism = 1
+	want.Security.Contact = "mailto:security@localhost"
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
 	}
@@ -175,6 +181,13 @@ func TestEveryLayerSetsEverySetting(t *testing.T) {
 	want.SMTP.Password = "smtp-pw"
 	want.SMTP.TLSMode = "tls"
 	want.SMTP.CAFile = "/etc/rampart/smtp-ca.pem"
+	want.Sessions.IdleTimeout = 45 * time.Minute
+	want.Sessions.Lifetime = 8 * time.Hour
+	want.Passwords.MemoryKiB = 65536
+	want.Passwords.Iterations = 3
+	want.Passwords.Parallelism = 2
+	want.Passwords.MaxConcurrent = 8
+	want.Security.Contact = "https://example.com/security"
 
 	file := `data_dir: /var/lib/rampart
 database_url: postgres://rampart:pw@db:5432/rampart?sslmode=verify-full
@@ -204,17 +217,27 @@ smtp:
   password: smtp-pw
   tls_mode: tls
   ca_file: /etc/rampart/smtp-ca.pem
+sessions: {idle_timeout: 45m, lifetime: 8h}
+passwords: {memory_kib: 65536, iterations: 3, parallelism: 2, max_concurrent: 8}
+security: {contact: "https://example.com/security"}
 `
 	// Mail and SMTP settings have no flags: they come from the file or the
 	// environment in every case.
 	smtpEnv := map[string]string{
-		"RAMPART_MAIL_FROM":     "noreply@example.com",
-		"RAMPART_SMTP_HOST":     "smtp.example.com",
-		"RAMPART_SMTP_PORT":     "465",
-		"RAMPART_SMTP_USERNAME": "rampart",
-		"RAMPART_SMTP_PASSWORD": "smtp-pw",
-		"RAMPART_SMTP_TLS_MODE": "tls",
-		"RAMPART_SMTP_CA_FILE":  "/etc/rampart/smtp-ca.pem",
+		"RAMPART_MAIL_FROM":                "noreply@example.com",
+		"RAMPART_SMTP_HOST":                "smtp.example.com",
+		"RAMPART_SMTP_PORT":                "465",
+		"RAMPART_SMTP_USERNAME":            "rampart",
+		"RAMPART_SMTP_PASSWORD":            "smtp-pw",
+		"RAMPART_SMTP_TLS_MODE":            "tls",
+		"RAMPART_SMTP_CA_FILE":             "/etc/rampart/smtp-ca.pem",
+		"RAMPART_SESSIONS_IDLE_TIMEOUT":    "45m",
+		"RAMPART_SESSIONS_LIFETIME":        "8h",
+		"RAMPART_PASSWORDS_MEMORY_KIB":     "65536",
+		"RAMPART_PASSWORDS_ITERATIONS":     "3",
+		"RAMPART_PASSWORDS_PARALLELISM":    "2",
+		"RAMPART_PASSWORDS_MAX_CONCURRENT": "8",
+		"RAMPART_SECURITY_CONTACT":         "https://example.com/security",
 	}
 	env := map[string]string{
 		"RAMPART_DATA_DIR":                  "/var/lib/rampart",

@@ -41,6 +41,16 @@ server:
   read_header_timeout: 10s
   idle_timeout: 2m
   max_header_bytes: 65536
+sessions:
+  idle_timeout: 30m
+  lifetime: 12h
+passwords:
+  memory_kib: 19456
+  iterations: 2
+  parallelism: 1
+  max_concurrent: 0
+security:
+  contact: mailto:security@localhost
 mail:
   from: rampart@localhost
 smtp:

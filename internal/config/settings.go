@@ -122,6 +122,27 @@ func table(c *Config) []setting {
 		{path: "server.max_header_bytes", env: "RAMPART_MAX_HEADER_BYTES", group: GroupServer,
 			usage: "largest request header accepted, in bytes (at least 4096)",
 			val:   &intValue{p: &c.Server.MaxHeaderBytes, min: 4096}},
+		{path: "sessions.idle_timeout", env: "RAMPART_SESSIONS_IDLE_TIMEOUT", group: GroupServer,
+			usage: "a session unused this long ends (at least 1m)",
+			val:   &durationValue{p: &c.Sessions.IdleTimeout, min: time.Minute}},
+		{path: "sessions.lifetime", env: "RAMPART_SESSIONS_LIFETIME", group: GroupServer,
+			usage: "a session ends this long after sign-in, used or not (at least 5m)",
+			val:   &durationValue{p: &c.Sessions.Lifetime, min: 5 * time.Minute}},
+		{path: "passwords.memory_kib", env: "RAMPART_PASSWORDS_MEMORY_KIB", group: GroupData,
+			usage: "argon2id memory per hash in KiB (OWASP minimum 19456 with 2 iterations; at least 7168)",
+			val:   &intValue{p: &c.Passwords.MemoryKiB, min: 7168, max: 4 << 20}},
+		{path: "passwords.iterations", env: "RAMPART_PASSWORDS_ITERATIONS", group: GroupData,
+			usage: "argon2id passes (1 to 100; memory_kib x iterations must be at least 35840)",
+			val:   &intValue{p: &c.Passwords.Iterations, min: 1, max: 100}},
+		{path: "passwords.parallelism", env: "RAMPART_PASSWORDS_PARALLELISM", group: GroupData,
+			usage: "argon2id lanes (1 to 255)",
+			val:   &intValue{p: &c.Passwords.Parallelism, min: 1, max: 255}},
+		{path: "passwords.max_concurrent", env: "RAMPART_PASSWORDS_MAX_CONCURRENT", group: GroupData,
+			usage: "password hashes computed at once; bounds memory to this x memory_kib; 0 means 2 per CPU",
+			val:   &intValue{p: &c.Passwords.MaxConcurrent, min: 0, max: 1024}},
+		{path: "security.contact", env: "RAMPART_SECURITY_CONTACT", group: GroupServer,
+			usage: "Contact line of /.well-known/security.txt: a mailto: or https: URI where vulnerabilities are reported",
+			val:   &stringValue{p: &c.Security.Contact, typ: "uri", check: checkContact}},
 		{path: "mail.from", env: "RAMPART_MAIL_FROM", group: GroupServer,
 			usage: "From address of invitations and password-reset mails",
 			val:   &stringValue{p: &c.Mail.From, typ: "email", check: checkEmail}},
@@ -519,4 +540,15 @@ func isPostgresURL(s string) bool {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// checkContact accepts the URI schemes RFC 9116 expects for Contact.
+func checkContact(s string) string {
+	if (strings.HasPrefix(s, "mailto:") && len(s) > len("mailto:")+2) || strings.HasPrefix(s, "https://") {
+		if strings.ContainsAny(s, " \r\n") {
+			return fmt.Sprintf("%q must not contain spaces or line breaks", s)
+		}
+		return ""
+	}
+	return fmt.Sprintf("%q is not a mailto: or https: URI", s)
 }

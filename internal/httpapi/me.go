@@ -216,3 +216,45 @@ func (a *api) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+func (a *api) listRoles(w http.ResponseWriter, r *http.Request) {
+	rs, err := a.id.ListRoles(r.Context(), authOf(r.Context()))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": rs})
+}
+
+func (a *api) putRole(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Permissions []authz.Permission `json:"permissions"`
+		Collections []string           `json:"collections"`
+	}
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	role, err := a.id.PutRole(r.Context(), authOf(r.Context()), meta(r), authz.Role{Name: r.PathValue("name"), Permissions: req.Permissions, Collections: req.Collections})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, role)
+}
+
+func (a *api) deleteRole(w http.ResponseWriter, r *http.Request) {
+	if err := a.id.DeleteRole(r.Context(), authOf(r.Context()), meta(r), r.PathValue("name")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) removeMember(w http.ResponseWriter, r *http.Request) {
+	if err := a.id.RemoveMember(r.Context(), authOf(r.Context()), meta(r), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

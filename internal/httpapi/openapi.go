@@ -242,6 +242,7 @@ const (
 	tagAuth     = "auth"
 	tagMe       = "me"
 	tagMembers  = "members"
+	tagRoles    = "roles"
 	tagSessions = "sessions"
 	tagPolicy   = "policy"
 	tagAudit    = "audit"
@@ -255,6 +256,7 @@ func openAPITags() []oaTag {
 		{tagAuth, "Signing in and out: password, second factor, session cookie."},
 		{tagMe, "The signed-in user: identity, password, two-factor authentication, personal API tokens."},
 		{tagMembers, "The organization's members and their roles."},
+		{tagRoles, "Built-in and custom roles: named sets of permissions."},
 		{tagSessions, "Signed-in browsers and clients, and revoking them."},
 		{tagPolicy, "The organization's password and two-factor policy."},
 		{tagAudit, "The organization's tamper-evident audit log."},
@@ -382,6 +384,40 @@ func operationDocs() map[string]opDoc {
 			params:      idParam("member"),
 			body:        oaRef("MemberRolesRequest"),
 			answers:     []opAnswer{oaOK(200, "The member's new roles.", oaRef("MemberRoles"))},
+			errors:      []int{404, 409},
+		},
+		"DELETE /api/v1/members/{id}": {
+			id: "removeMember", tag: tagMembers, summary: "Remove a member",
+			description: "Deletes the member with their sessions and API tokens. The caller must hold every permission " +
+				"of the member's roles; the last owner cannot be removed (409). A member of another organization is not found.",
+			permissions: []authz.Permission{authz.MembersManage},
+			params:      idParam("member"),
+			answers:     []opAnswer{oaOK(204, "Removed.", nil)},
+			errors:      []int{404, 409},
+		},
+
+		"GET /api/v1/roles": {
+			id: "listRoles", tag: tagRoles, summary: "List roles",
+			description: "The built-in roles (owner, admin, member, auditor) and the organization's custom roles.",
+			permissions: []authz.Permission{authz.MembersRead},
+			answers:     []opAnswer{oaOK(200, "The roles.", oaRef("RoleList"))},
+		},
+		"PUT /api/v1/roles/{name}": {
+			id: "putRole", tag: tagRoles, summary: "Create or replace a custom role",
+			description: "A custom role is a set of permissions, optionally limited to named collections for records.* " +
+				"and files.*. The caller must hold every permission it puts in the role, and every permission the role " +
+				"had. Built-in names are reserved.",
+			permissions: []authz.Permission{authz.RolesManage},
+			params:      map[string]string{"name": "The role's name."},
+			body:        oaRef("RoleRequest"),
+			answers:     []opAnswer{oaOK(200, "The role as stored.", oaRef("Role"))},
+		},
+		"DELETE /api/v1/roles/{name}": {
+			id: "deleteRole", tag: tagRoles, summary: "Delete a custom role",
+			description: "Only a role no member holds can be deleted (409 otherwise).",
+			permissions: []authz.Permission{authz.RolesManage},
+			params:      map[string]string{"name": "The role's name."},
+			answers:     []opAnswer{oaOK(204, "Deleted.", nil)},
 			errors:      []int{404, 409},
 		},
 
@@ -892,6 +928,17 @@ func openAPISchemas() map[string]*oaSchema {
 			"password_changed_at": oaTime(""),
 		}, "id", "organization_id", "email", "status", "roles", "mfa_enabled", "created_at", "password_changed_at"),
 		"MemberList": oaList("Member", ""),
+		"Role": oaObject("A role: a named set of permissions.", oaProps{
+			"name":        oaString(""),
+			"builtin":     oaBool("Built-in roles cannot be changed."),
+			"permissions": oaArray(oaRef("Permission"), ""),
+			"collections": oaArray(oaString(""), "When present, records.* and files.* apply only to these collections."),
+		}, "name", "builtin", "permissions"),
+		"RoleList": oaList("Role", ""),
+		"RoleRequest": oaObject("", oaProps{
+			"permissions": &oaSchema{Type: "array", Items: oaRef("Permission"), MinItems: oaInt(1)},
+			"collections": oaArray(oaString(""), "Optional: limit records.* and files.* to these collections."),
+		}, "permissions"),
 		"MemberRolesRequest": oaObject("", oaProps{
 			"roles": &oaSchema{Type: "array", Items: oaString(""), MinItems: oaInt(1), Description: "Built-in (owner, admin, member, auditor) or custom role names."},
 		}, "roles"),

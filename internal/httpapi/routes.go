@@ -38,6 +38,11 @@ func apiRoutes() []route {
 
 		{"GET", "/api/v1/members", active, func(a *api) http.HandlerFunc { return a.listMembers }},
 		{"PUT", "/api/v1/members/{id}/roles", active, func(a *api) http.HandlerFunc { return a.setMemberRoles }},
+		{"DELETE", "/api/v1/members/{id}", active, func(a *api) http.HandlerFunc { return a.removeMember }},
+
+		{"GET", "/api/v1/roles", active, func(a *api) http.HandlerFunc { return a.listRoles }},
+		{"PUT", "/api/v1/roles/{name}", active, func(a *api) http.HandlerFunc { return a.putRole }},
+		{"DELETE", "/api/v1/roles/{name}", active, func(a *api) http.HandlerFunc { return a.deleteRole }},
 
 		{"GET", "/api/v1/sessions", active, func(a *api) http.HandlerFunc { return a.listSessions }},
 		{"DELETE", "/api/v1/sessions/{id}", active, func(a *api) http.HandlerFunc { return a.revokeSession }},

@@ -30,6 +30,7 @@ type Deps struct {
 	Audit           *audit.Log
 	DB              *store.DB
 	SessionLifetime time.Duration
+	SecurityContact string // security.txt Contact URI
 	// Organizations creates tenants for platform operators
 	// (POST /api/v1/organizations); nil answers that route with 503.
 	Organizations OrganizationCreator
@@ -58,7 +59,7 @@ func NewHandler(d Deps) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": d.Version})
 	})
 	mux.HandleFunc("GET /readyz", readyHandler(d))
-	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL))
+	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL, d.SecurityContact))
 	mux.HandleFunc("GET "+openAPIPath, openAPIHandler(d.Version, d.Log))
 	a := &api{log: d.Log, id: d.Identity, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
 	a.routes(mux)
@@ -96,13 +97,17 @@ func readyHandler(d Deps) http.HandlerFunc {
 	}
 }
 
-// securityTxt is the RFC 9116 vulnerability-disclosure file (PE4).
-func securityTxt(publicURL string) http.HandlerFunc {
+// securityTxt is the RFC 9116 vulnerability-disclosure file (PE4); the
+// contact is the operator's security.contact setting.
+func securityTxt(publicURL, contact string) http.HandlerFunc {
+	if contact == "" {
+		contact = "mailto:security@localhost"
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		expires := time.Now().UTC().AddDate(1, 0, 0).Truncate(24 * time.Hour).Format(time.RFC3339)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Contact: mailto:security@rampart.invalid\nExpires: %s\nPolicy: %s/SECURITY.md\nPreferred-Languages: en\nCanonical: %s/.well-known/security.txt\n",
-			expires, publicURL, publicURL)
+		fmt.Fprintf(w, "Contact: %s\nExpires: %s\nPreferred-Languages: en\nCanonical: %s/.well-known/security.txt\n",
+			contact, expires, publicURL)
 	}
 }
 
