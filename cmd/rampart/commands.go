@@ -20,6 +20,19 @@ import (
 	"github.com/rampart-platform/rampart/internal/password"
 )
 
+// dataRunE runs fn on the instance the command's flags describe, opened in
+// mode, and closes it afterwards (sealing what fn appended to the audit log).
+func dataRunE(e env, mode app.OpenMode, fn func(cmd *cobra.Command, d *app.Data) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		d, err := openData(cmd, e, mode)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return fn(cmd, d)
+	}
+}
+
 // cliActor is how operator commands appear in the audit log.
 const cliActor = "operator:cli"
 
@@ -64,19 +77,14 @@ func newMigrateCmd(e env) *cobra.Command {
 		Use:   "migrate",
 		Short: "Create the data directory if needed and apply database migrations",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.CreateIfMissing)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.CreateIfMissing, func(cmd *cobra.Command, d *app.Data) error {
 			cur, latest, err := d.DB.SchemaVersion(cmd.Context())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "database schema at version %d (latest %d)\n", cur, latest)
 			return nil
-		},
+		}),
 	}
 	config.RegisterFlags(cmd.Flags(), config.GroupData)
 	return cmd
@@ -109,12 +117,7 @@ func newKeysCmd(e env) *cobra.Command {
 		Use:   "rotate --org ORG",
 		Short: "Give an organization new primary keys; data under old keys stays readable",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.MustExist)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.MustExist, func(cmd *cobra.Command, d *app.Data) error {
 			o, err := d.FindOrganization(cmd.Context(), org)
 			if err != nil {
 				return err
@@ -128,7 +131,7 @@ func newKeysCmd(e env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "rotated keys of %s (%s): version %d, %d keys, primary key %d\n", o.Slug, o.ID, st.Version, st.AEADKeys, st.PrimaryKeyID)
 			return nil
-		},
+		}),
 	}
 	rotate.Flags().StringVar(&org, "org", "", "organization id or slug (required)")
 	rotate.Flags().BoolVar(&asJSON, "json", false, "print the new key status as JSON")
@@ -140,12 +143,7 @@ func newKeysCmd(e env) *cobra.Command {
 		Use:   "status",
 		Short: "List every organization's key version and age (never the keys)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.MustExist)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.MustExist, func(cmd *cobra.Command, d *app.Data) error {
 			sts, err := d.Keys.Statuses(cmd.Context())
 			if err != nil {
 				return err
@@ -161,7 +159,7 @@ func newKeysCmd(e env) *cobra.Command {
 					s.RotatedAt.Format(time.RFC3339), d.Now().Sub(s.RotatedAt).Round(time.Minute))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	status.Flags().BoolVar(&statusJSON, "json", false, "print as JSON")
 	config.RegisterFlags(status.Flags(), config.GroupData)
@@ -177,12 +175,7 @@ func newAuditCmd(e env) *cobra.Command {
 		Use:   "verify [--org ORG]",
 		Short: "Walk the hash chains and signed checkpoints; exit 3 naming the first altered, removed or reordered entry",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.MustExist)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.MustExist, func(cmd *cobra.Command, d *app.Data) error {
 			scope := audit.AllOrgs
 			if org != "" {
 				o, err := d.FindOrganization(cmd.Context(), org)
@@ -208,7 +201,7 @@ func newAuditCmd(e env) *cobra.Command {
 					fmt.Sprintf("audit log verification failed: %s (organization %q, entry %d)", p.Message, p.Org, p.Seq))}
 			}
 			return nil
-		},
+		}),
 	}
 	verify.Flags().StringVar(&org, "org", "", "verify only this organization (id or slug); default: every chain")
 	verify.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
@@ -241,12 +234,7 @@ func newAdminCmd(e env) *cobra.Command {
 		Use:   "create --name NAME --slug SLUG",
 		Short: "Create an organization with its own encryption keys",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.CreateIfMissing)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.CreateIfMissing, func(cmd *cobra.Command, d *app.Data) error {
 			o, err := d.CreateOrganization(cmd.Context(), cliActor, name, slug)
 			if err != nil {
 				return err
@@ -256,7 +244,7 @@ func newAdminCmd(e env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "created organization %s (%s)\n", o.Slug, o.ID)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "display name (required)")
 	create.Flags().StringVar(&slug, "slug", "", "short unique name used in logins and URLs (required)")
@@ -278,12 +266,7 @@ func newAdminBootstrapCmd(e env) *cobra.Command {
 			"printed at start-up was missed or has expired. The link is valid for 1 hour and replaces earlier ones.\n" +
 			"It names public_url (set --public-url when the server runs elsewhere than https://localhost:8443).",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openData(cmd, e, app.CreateIfMissing)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: dataRunE(e, app.CreateIfMissing, func(cmd *cobra.Command, d *app.Data) error {
 			l, err := d.Identity.IssueBootstrapLink(cmd.Context(), cliActor)
 			if errs.KindOf(err) == errs.Conflict {
 				return &hinted{err: err, hints: []string{
@@ -299,7 +282,7 @@ func newAdminBootstrapCmd(e env) *cobra.Command {
 			}
 			fmt.Fprint(e.stdout, app.BootstrapLine(l))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"url","expires_at"} as JSON`)
 	// All groups: the link is built from public_url.
