@@ -8,8 +8,10 @@ export GOTOOLCHAIN := go1.26.10
 run:
 	go run ./cmd/rampart serve
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	CGO_ENABLED=0 go build -trimpath -o bin/rampart ./cmd/rampart
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/rampart-platform/rampart/internal/app.Version=$(VERSION)" -o bin/rampart ./cmd/rampart
 
 # The whole test suite: unit and integration tests on real SQLite and the
 # PostgreSQL test database (RAMPART_TEST_POSTGRES_URL, default

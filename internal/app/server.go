@@ -133,7 +133,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 	fmt.Fprintf(out, "Rampart %s is running at %s\n", Version, s.publicURL)
 	fmt.Fprintf(out, "  TLS: %s\n", provider.Describe())
 	if httpLn != nil {
-		fmt.Fprintf(out, "  http://%s redirects to HTTPS\n", httpLn.Addr())
+		fmt.Fprintf(out, "  http://%s redirects to HTTPS\n", displayAddr(httpLn.Addr()))
 	}
 	fmt.Fprintf(out, "  data: %s (%s)\n", cfg.DataDir, data.DB.Dialect())
 	if err := printBootstrapLink(ctx, data, out); err != nil {
@@ -333,4 +333,17 @@ func publicURL(cfg config.Config, ln net.Listener) string {
 		return "https://localhost"
 	}
 	return "https://localhost:" + port
+}
+
+// displayAddr shows a wildcard listener as localhost, the address a person
+// on this machine would type.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -128,6 +128,11 @@ func (a *api) mfa(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
+		// Another site must not be able to sign a user out either.
+		if err := a.csrf.Check(r); err != nil {
+			a.fail(w, r, errs.E(errs.Forbidden, "httpapi.csrf", "cross-origin request refused"))
+			return
+		}
 		if err := a.id.Logout(r.Context(), meta(r), c.Value); err != nil {
 			a.fail(w, r, err)
 			return

@@ -23,6 +23,9 @@ const (
 	SessionEnrol  = "enrol"  // signed in, but the organization requires 2FA: enrolment only
 )
 
+// hashWait bounds how long a login queues for the password hasher.
+const hashWait = 10 * time.Second
+
 // errLoginFailed is the one answer to every failed login, whether the
 // organization, the account or the password was wrong.
 func errLoginFailed() error {
@@ -113,11 +116,18 @@ func (s *Service) Login(ctx context.Context, m Meta, req LoginRequest) (LoginRes
 	if err != nil {
 		return LoginResult{}, err
 	}
+	// A login waits at most this long for a hashing slot: under a flood,
+	// callers get a prompt 503 instead of an ever-growing queue.
+	hctx, cancel := context.WithTimeout(ctx, hashWait)
+	defer cancel()
 	ok, rehash := false, false
 	if found && u.hash != "" {
-		ok, rehash, err = s.hasher.Verify(ctx, u.hash, req.Password)
+		ok, rehash, err = s.hasher.Verify(hctx, u.hash, req.Password)
 	} else {
-		err = s.hasher.VerifyDummy(ctx, req.Password)
+		err = s.hasher.VerifyDummy(hctx, req.Password)
+	}
+	if err != nil && hctx.Err() != nil && ctx.Err() == nil {
+		return LoginResult{}, errs.E(errs.Unavailable, op, "too many sign-ins at once; try again in a few seconds", err)
 	}
 	if err != nil && errs.KindOf(err) != errs.Invalid {
 		return LoginResult{}, err
