@@ -22,10 +22,13 @@ import (
 // accounts are counted exactly like real ones, so the limit reveals
 // nothing. The counters are separate from login's: asking for a reset
 // never locks anyone out of signing in.
-var (
-	resetAccountRule = lockout.Rule{Free: 3, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
-	resetIPRule      = lockout.Rule{Free: 20, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
-)
+func resetAccountRule() lockout.Rule {
+	return lockout.Rule{Free: 3, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
+}
+
+func resetIPRule() lockout.Rule {
+	return lockout.Rule{Free: 20, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
+}
 
 func resetAccountKey(org, email string) string { return "reset:" + accountKey(org, email) }
 func resetIPKey(ip string) string              { return "reset:" + ipKey(ip) }
@@ -48,7 +51,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, org, email s
 	for _, k := range []struct {
 		key  string
 		rule lockout.Rule
-	}{{acct, resetAccountRule}, {ipk, resetIPRule}} {
+	}{{acct, resetAccountRule()}, {ipk, resetIPRule()}} {
 		wait, err := s.lock.Locked(ctx, k.key, k.rule)
 		if err != nil {
 			return errs.E(errs.Unavailable, op, "password reset unavailable", err)
@@ -57,8 +60,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, org, email s
 			return errs.E(errs.RateLimited, op, fmt.Sprintf("too many password reset requests; try again in %d seconds", int(math.Ceil(wait.Seconds()))))
 		}
 	}
-	_, _, _ = s.lock.Fail(ctx, acct, resetAccountRule)
-	_, _, _ = s.lock.Fail(ctx, ipk, resetIPRule)
+	_, _, _ = s.lock.Fail(ctx, acct, resetAccountRule())
+	_, _, _ = s.lock.Fail(ctx, ipk, resetIPRule())
 
 	// Made for every request, used only when the account exists.
 	token, hash := newToken(prefixReset)
