@@ -99,6 +99,7 @@ var xtNoForeignInput = map[string]string{
 	// Role names are chosen per organization, not ids: any name creates or
 	// replaces a role of the caller's own organization (DELETE is probed).
 	"PUT /api/v1/roles/{name}": "creates or replaces a role of the caller's own organization; the name is not an object id",
+	"POST /api/v1/collections": "creates a collection in the caller's own organization; the body names it, no id",
 }
 
 // xtOperatorOnly lists the routes only platform operators may call, with a

@@ -114,6 +114,11 @@ func (c *client) do(method, path string, body any) response {
 		c.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	return readResponse(resp)
+}
+
+// readResponse decodes an answer's status, headers and JSON body.
+func readResponse(resp *http.Response) response {
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)

@@ -22,6 +22,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/lockout"
 	"github.com/rampart-platform/rampart/internal/mail"
 	"github.com/rampart-platform/rampart/internal/password"
+	"github.com/rampart-platform/rampart/internal/records"
 	"github.com/rampart-platform/rampart/internal/store"
 )
 
@@ -35,6 +36,7 @@ type Data struct {
 	Keys     *keys.Manager
 	Audit    *audit.Log
 	Identity *identity.Service
+	Records  *records.Service
 	Now      func() time.Time
 }
 
@@ -119,6 +121,7 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 	}
 	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), mailer, log, now,
 		identity.Config{PublicURL: cfg.EffectivePublicURL(), SessionIdle: cfg.Sessions.IdleTimeout, SessionLifetime: cfg.Sessions.Lifetime})
+	d.Records = records.New(db, d.Keys, d.Audit, now)
 	return d, nil
 }
 

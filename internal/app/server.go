@@ -94,6 +94,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		PublicURL: s.publicURL,
 		Version:   Version,
 		Identity:  data.Identity,
+		Records:   data.Records,
 		Audit:     data.Audit,
 		DB:        data.DB,
 		// Tenants made over the API take the CLI's code path.

@@ -243,6 +243,7 @@ const (
 	tagMe       = "me"
 	tagMembers  = "members"
 	tagRoles    = "roles"
+	tagRecords  = "records"
 	tagSessions = "sessions"
 	tagPolicy   = "policy"
 	tagAudit    = "audit"
@@ -257,6 +258,7 @@ func openAPITags() []oaTag {
 		{tagMe, "The signed-in user: identity, password, two-factor authentication, personal API tokens."},
 		{tagMembers, "The organization's members and their roles."},
 		{tagRoles, "Built-in and custom roles: named sets of permissions."},
+		{tagRecords, "Collections of encrypted JSON records."},
 		{tagSessions, "Signed-in browsers and clients, and revoking them."},
 		{tagPolicy, "The organization's password and two-factor policy."},
 		{tagAudit, "The organization's tamper-evident audit log."},
@@ -457,6 +459,95 @@ func operationDocs() map[string]opDoc {
 			permissions: []authz.Permission{authz.PolicyManage},
 			body:        oaRef("PasswordPolicy"),
 			answers:     []opAnswer{oaOK(200, "The policy now in force.", oaRef("PasswordPolicy"))},
+		},
+
+		"POST /api/v1/collections": {
+			id: "createCollection", tag: tagRecords, summary: "Create a collection",
+			description: "A named collection of JSON records, optionally validated by a JSON Schema; up to 8 top-level " +
+				"string or number fields may be declared indexed for exact-match search (stored as keyed blind indexes).",
+			permissions: []authz.Permission{authz.CollectionsManage},
+			body:        oaRef("CollectionRequest"),
+			answers:     []opAnswer{oaOK(201, "The collection.", oaRef("Collection"))},
+			errors:      []int{409},
+		},
+		"GET /api/v1/collections": {
+			id: "listCollections", tag: tagRecords, summary: "List collections",
+			description: "Every collection for collections.manage holders, otherwise those whose records the caller can read.",
+			answers:     []opAnswer{oaOK(200, "The collections.", oaRef("CollectionList"))},
+		},
+		"GET /api/v1/collections/{name}": {
+			id: "getCollection", tag: tagRecords, summary: "Get a collection",
+			permissions: []authz.Permission{authz.RecordsRead},
+			params:      map[string]string{"name": "The collection's name."},
+			answers:     []opAnswer{oaOK(200, "The collection.", oaRef("Collection"))},
+			errors:      []int{404},
+		},
+		"DELETE /api/v1/collections/{name}": {
+			id: "deleteCollection", tag: tagRecords, summary: "Delete an empty collection",
+			description: "Only an empty collection can be deleted (409 otherwise): records are deleted one by one, each audited.",
+			permissions: []authz.Permission{authz.CollectionsManage},
+			params:      map[string]string{"name": "The collection's name."},
+			answers:     []opAnswer{oaOK(204, "Deleted.", nil)},
+			errors:      []int{404, 409},
+		},
+		"POST /api/v1/collections/{name}/records": {
+			id: "createRecord", tag: tagRecords, summary: "Create a record",
+			description: "The body is the record's data: one JSON object (at most 1 MiB), validated against the " +
+				"collection's schema. It is stored encrypted, bound to its organization, collection, id and version.",
+			permissions: []authz.Permission{authz.RecordsWrite},
+			params:      map[string]string{"name": "The collection's name."},
+			body:        oaRef("RecordData"),
+			answers:     []opAnswer{{status: 201, description: "The record.", body: oaRef("Record"), headers: etagHeader()}},
+			errors:      []int{404},
+		},
+		"GET /api/v1/collections/{name}/records": {
+			id: "listRecords", tag: tagRecords, summary: "List records",
+			description: "Oldest first, one page at a time. Filter with `where[field]=value` on the collection's " +
+				"indexed fields (exact match; several filters must all hold).",
+			permissions: []authz.Permission{authz.RecordsRead},
+			params:      map[string]string{"name": "The collection's name."},
+			query: []oaParameter{
+				{Name: "limit", In: "query", Schema: &oaSchema{Type: "integer", Minimum: oaInt64(1), Maximum: oaInt64(200)},
+					Description: "Records per page (default 50)."},
+				{Name: "cursor", In: "query", Schema: oaString(""), Description: "The `next_cursor` of the previous page."},
+			},
+			answers: []opAnswer{oaOK(200, "One page of records.", oaRef("RecordPage"))},
+			errors:  []int{404},
+		},
+		"GET /api/v1/collections/{name}/records/{id}": {
+			id: "getRecord", tag: tagRecords, summary: "Get a record",
+			description: "Answers with an `ETag` holding the version, for `If-Match` on later writes.",
+			permissions: []authz.Permission{authz.RecordsRead},
+			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
+			answers:     []opAnswer{{status: 200, description: "The record.", body: oaRef("Record"), headers: etagHeader()}},
+			errors:      []int{404},
+		},
+		"PUT /api/v1/collections/{name}/records/{id}": {
+			id: "replaceRecord", tag: tagRecords, summary: "Replace a record",
+			description: "Replaces the data; with `If-Match: \"<version>\"` only if the record is still at that version (412 otherwise).",
+			permissions: []authz.Permission{authz.RecordsWrite},
+			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
+			body:        oaRef("RecordData"),
+			answers:     []opAnswer{{status: 200, description: "The record's new version.", body: oaRef("Record"), headers: etagHeader()}},
+			errors:      []int{404, 412},
+		},
+		"PATCH /api/v1/collections/{name}/records/{id}": {
+			id: "patchRecord", tag: tagRecords, summary: "Patch a record (JSON merge patch)",
+			description: "Applies an RFC 7386 merge patch (`null` deletes a field); the result is validated against the " +
+				"schema. `If-Match` as for PUT.",
+			permissions: []authz.Permission{authz.RecordsWrite},
+			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
+			body:        oaRef("RecordData"),
+			answers:     []opAnswer{{status: 200, description: "The record's new version.", body: oaRef("Record"), headers: etagHeader()}},
+			errors:      []int{404, 412},
+		},
+		"DELETE /api/v1/collections/{name}/records/{id}": {
+			id: "deleteRecord", tag: tagRecords, summary: "Delete a record",
+			description: "With `If-Match`, only if the record is still at that version.",
+			permissions: []authz.Permission{authz.RecordsWrite},
+			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
+			answers:     []opAnswer{oaOK(204, "Deleted.", nil)},
+			errors:      []int{400, 404, 412},
 		},
 
 		"GET /api/v1/audit": {
@@ -928,6 +1019,33 @@ func openAPISchemas() map[string]*oaSchema {
 			"password_changed_at": oaTime(""),
 		}, "id", "organization_id", "email", "status", "roles", "mfa_enabled", "created_at", "password_changed_at"),
 		"MemberList": oaList("Member", ""),
+		"CollectionRequest": oaObject("", oaProps{
+			"name":           &oaSchema{Type: "string", Pattern: "^[a-z][a-z0-9_-]{0,62}$"},
+			"schema":         &oaSchema{Type: "object", Description: "Optional JSON Schema (2020-12) the records must satisfy.", AdditionalProperties: true},
+			"indexed_fields": oaArray(oaString(""), "Top-level string or number fields searchable by exact match (at most 8)."),
+		}, "name"),
+		"Collection": oaObject("A collection of records.", oaProps{
+			"name":           oaString(""),
+			"schema":         &oaSchema{Type: "object", AdditionalProperties: true},
+			"indexed_fields": oaArray(oaString(""), ""),
+			"created_at":     oaTime(""),
+			"created_by":     oaString(""),
+		}, "name", "indexed_fields", "created_at", "created_by"),
+		"CollectionList": oaList("Collection", ""),
+		"RecordData":     &oaSchema{Type: "object", Description: "The record's data: any JSON object.", AdditionalProperties: true},
+		"Record": oaObject("A record.", oaProps{
+			"id":         uuid(""),
+			"collection": oaString(""),
+			"version":    &oaSchema{Type: "integer", Minimum: oaInt64(1)},
+			"created_at": oaTime(""),
+			"updated_at": oaTime(""),
+			"created_by": oaString(""),
+			"data":       oaRef("RecordData"),
+		}, "id", "collection", "version", "created_at", "updated_at", "created_by", "data"),
+		"RecordPage": oaObject("One page of records.", oaProps{
+			"items":       oaArray(oaRef("Record"), ""),
+			"next_cursor": oaString("Pass back as `cursor` for the next page; absent on the last page."),
+		}, "items"),
 		"Role": oaObject("A role: a named set of permissions.", oaProps{
 			"name":        oaString(""),
 			"builtin":     oaBool("Built-in roles cannot be changed."),
@@ -1067,4 +1185,9 @@ func openAPISchemas() map[string]*oaSchema {
 				AdditionalProperties: oaEnum("", "ok", "unavailable")},
 		}, "status", "checks"),
 	}
+}
+
+// etagHeader documents the ETag of a record answer.
+func etagHeader() map[string]oaHeader {
+	return map[string]oaHeader{"ETag": {Description: "The record's version, quoted: send it as `If-Match`.", Schema: oaString("")}}
 }

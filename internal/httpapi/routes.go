@@ -53,6 +53,17 @@ func apiRoutes() []route {
 
 		{"GET", "/api/v1/audit", active, func(a *api) http.HandlerFunc { return a.listAudit }},
 
+		{"POST", "/api/v1/collections", active, func(a *api) http.HandlerFunc { return a.createCollection }},
+		{"GET", "/api/v1/collections", active, func(a *api) http.HandlerFunc { return a.listCollections }},
+		{"GET", "/api/v1/collections/{name}", active, func(a *api) http.HandlerFunc { return a.getCollection }},
+		{"DELETE", "/api/v1/collections/{name}", active, func(a *api) http.HandlerFunc { return a.deleteCollection }},
+		{"POST", "/api/v1/collections/{name}/records", active, func(a *api) http.HandlerFunc { return a.createRecord }},
+		{"GET", "/api/v1/collections/{name}/records", active, func(a *api) http.HandlerFunc { return a.listRecords }},
+		{"GET", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.getRecord }},
+		{"PUT", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.replaceRecord }},
+		{"PATCH", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.patchRecord }},
+		{"DELETE", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.deleteRecord }},
+
 		{"POST", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.createInvite }},
 		{"GET", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.listInvites }},
 		{"DELETE", "/api/v1/invites/{id}", active, func(a *api) http.HandlerFunc { return a.revokeInvite }},

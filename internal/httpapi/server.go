@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/perimeter"
+	"github.com/rampart-platform/rampart/internal/records"
 	"github.com/rampart-platform/rampart/internal/store"
 )
 
@@ -31,6 +32,7 @@ type Deps struct {
 	DB              *store.DB
 	SessionLifetime time.Duration
 	SecurityContact string // security.txt Contact URI
+	Records         *records.Service
 	// Organizations creates tenants for platform operators
 	// (POST /api/v1/organizations); nil answers that route with 503.
 	Organizations OrganizationCreator
@@ -40,6 +42,7 @@ type Deps struct {
 type api struct {
 	log             *slog.Logger
 	id              *identity.Service
+	records         *records.Service
 	auditLog        *audit.Log
 	db              *store.DB
 	orgs            OrganizationCreator
@@ -61,7 +64,7 @@ func NewHandler(d Deps) http.Handler {
 	mux.HandleFunc("GET /readyz", readyHandler(d))
 	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL, d.SecurityContact))
 	mux.HandleFunc("GET "+openAPIPath, openAPIHandler(d.Version, d.Log))
-	a := &api{log: d.Log, id: d.Identity, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
+	a := &api{log: d.Log, id: d.Identity, records: d.Records, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
 	a.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))
