@@ -89,6 +89,22 @@ func identityScenarios(t *testing.T, d store.Dialect) {
 		c.expect(401, "GET", "/api/v1/me", nil)
 	})
 
+	t.Run("cross-site browser requests are refused before anything runs", func(t *testing.T) {
+		c := in.client(t)
+		login := `{"organization":"acme","email":"owner@acme.test","password":"` + pw + `"}`
+		if r := c.doWith("POST", "/api/v1/auth/login", login, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.status != 403 {
+			t.Fatalf("login CSRF: %d %s", r.status, r.raw)
+		}
+		c.expect(200, "POST", "/api/v1/auth/login", map[string]string{"organization": "acme", "email": "owner@acme.test", "password": pw})
+		token := `{"name":"x","permissions":["members.read"],"expires_in_seconds":60}`
+		if r := c.doWith("POST", "/api/v1/me/tokens", token, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.status != 403 {
+			t.Fatalf("cookie request from another site: %d %s", r.status, r.raw)
+		}
+		if r := c.doWith("POST", "/api/v1/me/tokens", token, map[string]string{"Sec-Fetch-Site": "same-origin"}); r.status != 201 {
+			t.Fatalf("same-origin request: %d %s", r.status, r.raw)
+		}
+	})
+
 	t.Run("bad input is a clear 400", func(t *testing.T) {
 		c := in.client(t)
 		r := c.do("POST", "/api/v1/auth/login", map[string]any{"organization": "acme", "email": "x", "password": "y", "extra": 1})

@@ -232,6 +232,7 @@ type opDoc struct {
 	answers     []opAnswer
 	// errors lists the error statuses that the route's shape does not
 	// imply. Implied are: 400 with a body; 401 and 403 when authenticated;
+	// 403 on every unsafe route (cross-origin check);
 	// 409 for a session waiting for its second factor; 500 and 503 on every
 	// route of the table (the database may be down).
 	errors []int
@@ -753,7 +754,7 @@ func (doc *oaDocument) add(method, pattern string, auth authMode, d opDoc, inTab
 		}
 		op.Responses[strconv.Itoa(a.status)] = r
 	}
-	for _, status := range oaErrorStatuses(auth, d, inTable) {
+	for _, status := range oaErrorStatuses(method, auth, d, inTable) {
 		if _, taken := op.Responses[strconv.Itoa(status)]; !taken {
 			op.Responses[strconv.Itoa(status)] = oaResponse{Ref: "#/components/responses/" + oaErrorResponseName(status)}
 		}
@@ -768,7 +769,7 @@ func (doc *oaDocument) add(method, pattern string, auth authMode, d opDoc, inTab
 
 // errorStatuses are the error statuses of an operation: those its shape
 // implies plus those its doc names, in ascending order.
-func oaErrorStatuses(auth authMode, d opDoc, inTable bool) []int {
+func oaErrorStatuses(method string, auth authMode, d opDoc, inTable bool) []int {
 	set := map[int]bool{}
 	for _, s := range d.errors {
 		set[s] = true
@@ -778,7 +779,10 @@ func oaErrorStatuses(auth authMode, d opDoc, inTable bool) []int {
 	}
 	if auth != public {
 		set[http.StatusUnauthorized] = true // no or bad credential
-		set[http.StatusForbidden] = true    // missing permission, cross-origin cookie request, 2FA enrolment pending
+		set[http.StatusForbidden] = true    // missing permission, 2FA enrolment pending
+	}
+	if inTable && method != http.MethodGet {
+		set[http.StatusForbidden] = true // cross-origin browser request (CSRF), refused on every unsafe route
 	}
 	if auth == pending {
 		set[http.StatusConflict] = true // the session is not waiting for a second factor

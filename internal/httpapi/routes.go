@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/rampart-platform/rampart/internal/errs"
+)
 
 // route is one API endpoint. The table below is the single list of routes:
 // the mux is built from it and the OpenAPI test checks the document
@@ -77,7 +81,10 @@ func apiRoutes() []route {
 	}
 }
 
-// routes registers the table on mux.
+// routes registers the table on mux. Every state-changing route, public or
+// not, passes the cross-origin check (CSRF, including login CSRF): browsers
+// send Sec-Fetch-Site / Origin, which another site's page cannot forge;
+// non-browser clients send neither and are let through.
 func (a *api) routes(mux *http.ServeMux) {
 	for _, rt := range apiRoutes() {
 		h := rt.handler(a)
@@ -89,6 +96,19 @@ func (a *api) routes(mux *http.ServeMux) {
 		case pending:
 			h = a.authenticate(mfaOnly, h)
 		}
+		if rt.method != http.MethodGet {
+			h = a.crossOriginChecked(h) // before authentication: refused requests cost nothing
+		}
 		mux.HandleFunc(rt.method+" "+rt.path, h)
+	}
+}
+
+func (a *api) crossOriginChecked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := a.csrf.Check(r); err != nil {
+			a.fail(w, r, errs.E(errs.Forbidden, "httpapi.csrf", "cross-origin request refused"))
+			return
+		}
+		h(w, r)
 	}
 }
