@@ -2,7 +2,6 @@ package identity_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,11 +10,9 @@ import (
 	otp "github.com/pquerna/otp"
 	pqtotp "github.com/pquerna/otp/totp"
 
-	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/identity"
-	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/lockout"
 	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/store"
@@ -45,33 +42,14 @@ type env struct {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
-	root, err := keys.OpenLocalRootKey(filepath.Join(t.TempDir(), "root.key"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	km := keys.New(db, root, c.now)
-	signer, err := audit.LoadSigner(ctx, db, root, c.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := audit.New(signer, c.now, audit.Options{CheckpointEvery: 100})
+	k := testutil.NewKernel(t, db, c.now)
 	e := &env{db: db, clock: c, mail: &mailbox{}, orgs: map[string]string{}}
-	e.svc = identity.New(db, km, log, password.NewHasher(password.DefaultParams(), 4), lockout.NewMemory(c.now, 1000), e.mail, nil, c.now,
+	e.svc = identity.New(db, k.Keys, k.Audit, password.NewHasher(password.DefaultParams(), 4), lockout.NewMemory(c.now, 1000), e.mail, nil, c.now,
 		identity.Config{PublicURL: "https://rampart.test"})
 	for _, slug := range []string{"acme", "globex"} {
-		id := slug + "-id"
-		err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-			if _, err := tx.Exec(ctx, "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)", id, slug, slug, 1); err != nil {
-				return err
-			}
-			return km.Create(ctx, tx, id)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.orgs[slug] = id
+		k.CreateOrg(t, db, slug+"-id", slug)
+		e.orgs[slug] = slug + "-id"
 	}
 	return e
 }

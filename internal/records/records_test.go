@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/errs"
-	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/records"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/testutil"
@@ -34,28 +32,10 @@ var ctx = context.Background()
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
-	root, err := keys.OpenLocalRootKey(filepath.Join(t.TempDir(), "root.key"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	km := keys.New(db, root, now)
-	signer, err := audit.LoadSigner(ctx, db, root, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := audit.New(signer, now, audit.Options{CheckpointEvery: 100})
-	e := &env{db: db, svc: records.New(db, km, log, now), orgA: "org-a", orgB: "org-b"}
-	for _, id := range []string{e.orgA, e.orgB} {
-		err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-			if _, err := tx.Exec(ctx, "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)", id, id, id, 1); err != nil {
-				return err
-			}
-			return km.Create(ctx, tx, id)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	k := testutil.NewKernel(t, db, now)
+	e := &env{db: db, svc: records.New(db, k.Keys, k.Audit, now), orgA: "org-a", orgB: "org-b"}
+	k.CreateOrg(t, db, e.orgA, e.orgA)
+	k.CreateOrg(t, db, e.orgB, e.orgB)
 	e.a = owner(e.orgA, "alice")
 	e.b = owner(e.orgB, "bob")
 	return e
