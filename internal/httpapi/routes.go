@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/perimeter"
 )
 
 // route is one API endpoint. The table below is the single list of routes:
@@ -81,6 +82,12 @@ func apiRoutes() []route {
 	}
 }
 
+// bodyLimits gives the routes whose request bodies may exceed maxBody
+// their own limit (a file upload streams up to the configured file size).
+// Every other route, and every request the table does not match, is
+// capped at maxBody.
+var bodyLimits = map[string]func(a *api) int64{}
+
 // routes registers the table on mux. Every state-changing route, public or
 // not, passes the cross-origin check (CSRF, including login CSRF): browsers
 // send Sec-Fetch-Site / Origin, which another site's page cannot forge;
@@ -99,7 +106,11 @@ func (a *api) routes(mux *http.ServeMux) {
 		if rt.method != http.MethodGet {
 			h = a.crossOriginChecked(h) // before authentication: refused requests cost nothing
 		}
-		mux.HandleFunc(rt.method+" "+rt.path, h)
+		limit := int64(maxBody)
+		if f := bodyLimits[rt.method+" "+rt.path]; f != nil {
+			limit = f(a)
+		}
+		mux.Handle(rt.method+" "+rt.path, perimeter.LimitBody(limit, h))
 	}
 }
 

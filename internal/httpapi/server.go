@@ -52,7 +52,8 @@ type api struct {
 
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.log, err) }
 
-// maxBody bounds request bodies by default (1 MiB).
+// maxBody bounds request bodies by default (1 MiB); routes that stream
+// large bodies (file uploads) set their own limit in bodyLimits.
 const maxBody = 1 << 20
 
 // NewHandler returns the HTTPS handler: perimeter first, then the routes.
@@ -71,7 +72,6 @@ func NewHandler(d Deps) http.Handler {
 	})
 	var h http.Handler = mux
 	h = recoverPanics(d.Log, h)
-	h = perimeter.LimitBody(maxBody, h)
 	h = perimeter.SecurityHeaders(h)
 	h = perimeter.RequestID(h)
 	return h
