@@ -252,7 +252,7 @@ func newAdminCmd(e env) *cobra.Command {
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("slug")
 	config.RegisterFlags(create.Flags(), config.GroupData)
-	orgCmd.AddCommand(create)
+	orgCmd.AddCommand(create, newAdminOrgDeleteCmd(e))
 	cmd.AddCommand(orgCmd, newAdminUserCmd(e), newAdminBootstrapCmd(e))
 	return cmd
 }

@@ -100,6 +100,11 @@ var xtNoForeignInput = map[string]string{
 	// replaces a role of the caller's own organization (DELETE is probed).
 	"PUT /api/v1/roles/{name}": "creates or replaces a role of the caller's own organization; the name is not an object id",
 	"POST /api/v1/collections": "creates a collection in the caller's own organization; the body names it, no id",
+	// Deletion requests name no organization: they are always about the
+	// caller's own, and the body repeats its slug only as a confirmation
+	// (the operator's DELETE /api/v1/organizations/{id} is probed).
+	"POST /api/v1/organization/deletion":   "asks to delete the caller's own organization; the body is a confirmation, not an id",
+	"DELETE /api/v1/organization/deletion": "withdraws the caller's own organization's request; no id",
 }
 
 // xtOperatorOnly lists the routes only platform operators may call, with a

@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/records"
 	"github.com/rampart-platform/rampart/internal/store"
+	"github.com/rampart-platform/rampart/internal/tombstone"
 )
 
 // Data is an open Rampart instance without its network side: what every
@@ -38,6 +39,14 @@ type Data struct {
 	Identity *identity.Service
 	Records  *records.Service
 	Now      func() time.Time
+
+	// Tombstones copies destruction records (deleted organizations,
+	// revoked credentials) out of the database for restores; nil or
+	// tombstone.Nop when no backup target is configured.
+	Tombstones tombstone.Publisher
+	// orgPurgers delete an organization's data kept outside the database
+	// (file blobs in S3) after its deletion committed.
+	orgPurgers []func(ctx context.Context, org string) error
 }
 
 // OpenMode says whether OpenData may create a new instance.

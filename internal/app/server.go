@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
+	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/certs"
 	"github.com/rampart-platform/rampart/internal/config"
 	"github.com/rampart-platform/rampart/internal/errs"
@@ -99,6 +100,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 		DB:        data.DB,
 		// Tenants made over the API take the CLI's code path.
 		Organizations:   orgCreator{data},
+		OrgDeletion:     orgCreator{data},
 		SessionLifetime: cfg.Sessions.Lifetime,
 		SecurityContact: cfg.Security.Contact,
 		Checks: []httpapi.Check{
@@ -183,7 +185,29 @@ func humanDuration(d time.Duration) string {
 // orgCreator lets the API create tenants through Data.CreateOrganization.
 type orgCreator struct{ d *Data }
 
-var _ httpapi.OrganizationCreator = orgCreator{}
+var (
+	_ httpapi.OrganizationCreator = orgCreator{}
+	_ httpapi.OrganizationDeleter = orgCreator{}
+)
+
+func (o orgCreator) RequestOrgDeletion(ctx context.Context, p authz.Principal, confirm string) (httpapi.OrgDeletionRequest, error) {
+	r, err := o.d.RequestOrgDeletion(ctx, p, confirm)
+	return httpapi.OrgDeletionRequest(r), err
+}
+
+func (o orgCreator) OrgDeletionRequest(ctx context.Context, p authz.Principal) (httpapi.OrgDeletionRequest, error) {
+	r, err := o.d.OrgDeletionRequest(ctx, p)
+	return httpapi.OrgDeletionRequest(r), err
+}
+
+func (o orgCreator) CancelOrgDeletion(ctx context.Context, p authz.Principal) error {
+	return o.d.CancelOrgDeletion(ctx, p)
+}
+
+func (o orgCreator) DeleteOrganization(ctx context.Context, actor, idOrSlug, confirm string) (httpapi.OrgDeletion, error) {
+	del, err := o.d.DeleteOrganization(ctx, actor, idOrSlug, confirm)
+	return httpapi.OrgDeletion{OrgID: del.OrgID, Slug: del.Slug, DeletedAt: del.DeletedAt, RowsDeleted: del.Rows}, err
+}
 
 func (o orgCreator) CreateOrganization(ctx context.Context, actor, name, slug string) (httpapi.Organization, error) {
 	org, err := o.d.CreateOrganization(ctx, actor, name, slug)

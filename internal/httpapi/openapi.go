@@ -648,6 +648,44 @@ func operationDocs() map[string]opDoc {
 			answers:     []opAnswer{oaOK(201, "The organization.", oaRef("Organization"))},
 			errors:      []int{409},
 		},
+		"DELETE /api/v1/organizations/{id}": {
+			id: "deleteOrganization", tag: tagPlatform, summary: "Confirm an organization's deletion (crypto-shredding)",
+			description: "Platform operators only (403 for anyone else, checked before the body is read). An owner of the " +
+				"organization must have requested the deletion first (412 otherwise); `confirm` repeats its slug. Destroys " +
+				"the organization's keysets, so every copy of its ciphertext, backups included, becomes unreadable; deletes " +
+				"every row it has (members, sessions, records, files, credentials, its audit chain) and keeps a tombstone " +
+				"that a restore applies before serving. The deletion is recorded in the platform audit chain. The " +
+				"`platform` organization cannot be deleted. Same as `rampart admin org delete`.",
+			permissions: []authz.Permission{authz.MembersManage},
+			params:      idParam("organization (id or slug)"),
+			body:        oaRef("ConfirmRequest"),
+			answers:     []opAnswer{oaOK(200, "Deleted.", oaRef("OrgDeletion"))},
+			errors:      []int{404, 412},
+		},
+		"POST /api/v1/organization/deletion": {
+			id: "requestOrgDeletion", tag: tagPlatform, summary: "Ask for the caller's organization to be deleted",
+			description: "An owner's request (org.delete); `confirm` must be the organization's slug. Nothing is deleted " +
+				"until a platform operator confirms it (DELETE /api/v1/organizations/{id}); until then it can be withdrawn. " +
+				"409 when a request is already pending.",
+			permissions: []authz.Permission{authz.OrgDelete},
+			body:        oaRef("ConfirmRequest"),
+			answers:     []opAnswer{oaOK(202, "Requested; waiting for an operator.", oaRef("OrgDeletionRequest"))},
+			errors:      []int{409},
+		},
+		"GET /api/v1/organization/deletion": {
+			id: "getOrgDeletion", tag: tagPlatform, summary: "The caller's organization's pending deletion request",
+			description: "404 when none is pending.",
+			permissions: []authz.Permission{authz.OrgDelete},
+			answers:     []opAnswer{oaOK(200, "The pending request.", oaRef("OrgDeletionRequest"))},
+			errors:      []int{404},
+		},
+		"DELETE /api/v1/organization/deletion": {
+			id: "cancelOrgDeletion", tag: tagPlatform, summary: "Withdraw the pending deletion request",
+			description: "404 when none is pending.",
+			permissions: []authz.Permission{authz.OrgDelete},
+			answers:     []opAnswer{oaOK(204, "Withdrawn.", nil)},
+			errors:      []int{404},
+		},
 	}
 }
 
@@ -1178,6 +1216,23 @@ func openAPISchemas() map[string]*oaSchema {
 			"name":       oaString(""),
 			"created_at": oaTime(""),
 		}, "id", "slug", "name", "created_at"),
+		"ConfirmRequest": oaObject("", oaProps{
+			"confirm": oaString("The organization's slug, typed again."),
+		}, "confirm"),
+		"OrgDeletionRequest": oaObject("A deletion waiting for an operator's confirmation.", oaProps{
+			"org_id":       oaFormat("uuid", ""),
+			"slug":         oaString(""),
+			"requested_by": oaString("`user:<id>` (or `token:<id>`) of the owner who asked."),
+			"requested_at": oaTime(""),
+			"status":       oaEnum("", "pending_operator_confirmation"),
+		}, "org_id", "slug", "requested_by", "requested_at", "status"),
+		"OrgDeletion": oaObject("A completed deletion.", oaProps{
+			"org_id":     oaFormat("uuid", ""),
+			"slug":       oaString(""),
+			"deleted_at": oaTime(""),
+			"rows_deleted": {Type: "object", Description: "Rows deleted, per table.",
+				AdditionalProperties: &oaSchema{Type: "integer", Minimum: oaInt64(0)}},
+		}, "org_id", "slug", "deleted_at", "rows_deleted"),
 
 		"Health": oaObject("", oaProps{
 			"status":  {Type: "string", Const: "ok"},

@@ -79,6 +79,11 @@ func apiRoutes() []route {
 
 		{"POST", "/api/v1/bootstrap", public, func(a *api) http.HandlerFunc { return a.bootstrap }},
 		{"POST", "/api/v1/organizations", active, func(a *api) http.HandlerFunc { return a.createOrganization }},
+		{"DELETE", "/api/v1/organizations/{id}", active, func(a *api) http.HandlerFunc { return a.deleteOrganization }},
+
+		{"POST", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.requestOrgDeletion }},
+		{"GET", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.getOrgDeletion }},
+		{"DELETE", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.cancelOrgDeletion }},
 	}
 }
 

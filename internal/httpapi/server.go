@@ -36,6 +36,9 @@ type Deps struct {
 	// Organizations creates tenants for platform operators
 	// (POST /api/v1/organizations); nil answers that route with 503.
 	Organizations OrganizationCreator
+	// OrgDeletion deletes tenants (owner request, operator confirmation);
+	// nil answers those routes with 503.
+	OrgDeletion OrganizationDeleter
 }
 
 // api holds what the handlers share.
@@ -46,6 +49,7 @@ type api struct {
 	auditLog        *audit.Log
 	db              *store.DB
 	orgs            OrganizationCreator
+	orgDelete       OrganizationDeleter
 	csrf            *http.CrossOriginProtection
 	sessionLifetime time.Duration
 }
@@ -65,7 +69,7 @@ func NewHandler(d Deps) http.Handler {
 	mux.HandleFunc("GET /readyz", readyHandler(d))
 	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL, d.SecurityContact))
 	mux.HandleFunc("GET "+openAPIPath, openAPIHandler(d.Version, d.Log))
-	a := &api{log: d.Log, id: d.Identity, records: d.Records, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
+	a := &api{log: d.Log, id: d.Identity, records: d.Records, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, orgDelete: d.OrgDeletion, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
 	a.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))

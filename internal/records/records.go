@@ -100,3 +100,7 @@ func event(p authz.Principal, action, target string, details map[string]any) aud
 
 func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// ForgetOrg drops what the service caches for org (its blind-index key),
+// after the organization was deleted.
+func (s *Service) ForgetOrg(org string) { s.indexKeys.Delete(org) }

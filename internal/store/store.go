@@ -103,6 +103,10 @@ func sqliteDSN(path string, readOnly bool) string {
 		// BEGIN IMMEDIATE: take the write lock at the start, so a
 		// transaction never fails half-way on a lock upgrade.
 		q.Set("_txlock", "immediate")
+		// Deleted content is overwritten with zeros, so a revoked
+		// credential or a shredded organization's wrapped keys do not
+		// linger in free pages of the file.
+		q.Add("_pragma", "secure_delete(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
