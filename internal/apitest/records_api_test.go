@@ -44,7 +44,7 @@ func TestRecordsAPI(t *testing.T) {
 					"properties": map[string]any{"title": map[string]any{"type": "string"}, "ref": map[string]any{"type": "string"}}},
 			})
 			bad := member.doWith("POST", "/api/v1/collections/notes/records", `{"ref":"A-1"}`, nil)
-			if bad.status != 400 || !strings.Contains(bad.errMessage(), "title") {
+			if bad.status != 422 || !strings.Contains(bad.errMessage(), "title") {
 				t.Fatalf("schema violation: %d %s", bad.status, bad.raw)
 			}
 			created := member.doWith("POST", "/api/v1/collections/notes/records", `{"title":"patient notes","ref":"A-1"}`, nil)

@@ -16,33 +16,35 @@ type Kind uint8
 // The kinds of error. Other is the zero value: an unexpected failure whose
 // message must not reach the caller.
 const (
-	Other        Kind = iota // unexpected; shown as a generic internal error
-	Invalid                  // the input is malformed or breaks a rule
-	NotFound                 // the thing does not exist or the caller may not know it does
-	Exists                   // the thing already exists
-	Conflict                 // the request conflicts with the current state
-	Precondition             // a conditional request's precondition (If-Match) does not hold
-	Unauthorized             // the caller is not authenticated
-	Forbidden                // the caller is authenticated but lacks permission
-	RateLimited              // too many attempts; try later
-	Unavailable              // a dependency (database, key provider) cannot be reached
-	Integrity                // stored data failed an integrity check (tampered or corrupt)
-	Shredded                 // the organization's keys were destroyed; its data is gone for good
+	Other         Kind = iota // unexpected; shown as a generic internal error
+	Invalid                   // the input is malformed or breaks a rule
+	NotFound                  // the thing does not exist or the caller may not know it does
+	Exists                    // the thing already exists
+	Conflict                  // the request conflicts with the current state
+	Precondition              // a conditional request's precondition (If-Match) does not hold
+	Unauthorized              // the caller is not authenticated
+	Forbidden                 // the caller is authenticated but lacks permission
+	RateLimited               // too many attempts; try later
+	Unavailable               // a dependency (database, key provider) cannot be reached
+	Integrity                 // stored data failed an integrity check (tampered or corrupt)
+	Shredded                  // the organization's keys were destroyed; its data is gone for good
+	Unprocessable             // well-formed input that breaks a declared rule (a collection's JSON Schema)
 )
 
 var kindNames = [...]string{
-	Other:        "internal",
-	Invalid:      "invalid",
-	NotFound:     "not_found",
-	Exists:       "exists",
-	Conflict:     "conflict",
-	Unauthorized: "unauthorized",
-	Forbidden:    "forbidden",
-	RateLimited:  "rate_limited",
-	Unavailable:  "unavailable",
-	Integrity:    "integrity",
-	Shredded:     "shredded",
-	Precondition: "precondition_failed",
+	Other:         "internal",
+	Invalid:       "invalid",
+	NotFound:      "not_found",
+	Exists:        "exists",
+	Conflict:      "conflict",
+	Unauthorized:  "unauthorized",
+	Forbidden:     "forbidden",
+	RateLimited:   "rate_limited",
+	Unavailable:   "unavailable",
+	Integrity:     "integrity",
+	Shredded:      "shredded",
+	Precondition:  "precondition_failed",
+	Unprocessable: "unprocessable",
 }
 
 // String returns the kind's stable snake_case name.

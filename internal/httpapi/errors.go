@@ -14,18 +14,19 @@ import (
 
 // statusOf maps error kinds to HTTP statuses.
 var statusOf = map[errs.Kind]int{
-	errs.Other:        http.StatusInternalServerError,
-	errs.Invalid:      http.StatusBadRequest,
-	errs.NotFound:     http.StatusNotFound,
-	errs.Exists:       http.StatusConflict,
-	errs.Conflict:     http.StatusConflict,
-	errs.Precondition: http.StatusPreconditionFailed,
-	errs.Unauthorized: http.StatusUnauthorized,
-	errs.Forbidden:    http.StatusForbidden,
-	errs.RateLimited:  http.StatusTooManyRequests,
-	errs.Unavailable:  http.StatusServiceUnavailable,
-	errs.Integrity:    http.StatusInternalServerError,
-	errs.Shredded:     http.StatusGone,
+	errs.Other:         http.StatusInternalServerError,
+	errs.Invalid:       http.StatusBadRequest,
+	errs.NotFound:      http.StatusNotFound,
+	errs.Exists:        http.StatusConflict,
+	errs.Conflict:      http.StatusConflict,
+	errs.Precondition:  http.StatusPreconditionFailed,
+	errs.Unauthorized:  http.StatusUnauthorized,
+	errs.Forbidden:     http.StatusForbidden,
+	errs.RateLimited:   http.StatusTooManyRequests,
+	errs.Unavailable:   http.StatusServiceUnavailable,
+	errs.Integrity:     http.StatusInternalServerError,
+	errs.Shredded:      http.StatusGone,
+	errs.Unprocessable: http.StatusUnprocessableEntity,
 }
 
 // ErrorBody is the JSON shape of every error response.

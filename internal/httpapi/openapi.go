@@ -499,7 +499,7 @@ func operationDocs() map[string]opDoc {
 			params:      map[string]string{"name": "The collection's name."},
 			body:        oaRef("RecordData"),
 			answers:     []opAnswer{{status: 201, description: "The record.", body: oaRef("Record"), headers: etagHeader()}},
-			errors:      []int{404},
+			errors:      []int{404, 422},
 		},
 		"GET /api/v1/collections/{name}/records": {
 			id: "listRecords", tag: tagRecords, summary: "List records",
@@ -530,7 +530,7 @@ func operationDocs() map[string]opDoc {
 			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
 			body:        oaRef("RecordData"),
 			answers:     []opAnswer{{status: 200, description: "The record's new version.", body: oaRef("Record"), headers: etagHeader()}},
-			errors:      []int{404, 412},
+			errors:      []int{404, 412, 422},
 		},
 		"PATCH /api/v1/collections/{name}/records/{id}": {
 			id: "patchRecord", tag: tagRecords, summary: "Patch a record (JSON merge patch)",
@@ -540,7 +540,7 @@ func operationDocs() map[string]opDoc {
 			params:      map[string]string{"name": "The collection's name.", "id": "The record's id."},
 			body:        oaRef("RecordData"),
 			answers:     []opAnswer{{status: 200, description: "The record's new version.", body: oaRef("Record"), headers: etagHeader()}},
-			errors:      []int{404, 412},
+			errors:      []int{404, 412, 422},
 		},
 		"DELETE /api/v1/collections/{name}/records/{id}": {
 			id: "deleteRecord", tag: tagRecords, summary: "Delete a record",
@@ -909,6 +909,9 @@ func oaErrorMeaning(status int) string {
 		return "The request conflicts with the current state (already exists, already enabled, the last owner)."
 	case http.StatusGone:
 		return "The organization's keys were destroyed; its data is gone for good."
+	case http.StatusUnprocessableEntity:
+		return "Well-formed data that breaks the collection's JSON Schema; the message names the field (as a JSON " +
+			"pointer) and the rule."
 	case http.StatusTooManyRequests:
 		return "Too many failed attempts: locked out for the seconds in Retry-After."
 	case http.StatusInternalServerError:

@@ -39,8 +39,17 @@ func (s *Service) indexKey(ctx context.Context, tx *store.Tx, org string, create
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO record_index_keys (org_id, wrapped, created_at) VALUES (?, ?, ?)", org, w, micros(s.now())); err != nil {
+		// Two first writers of an organization (PostgreSQL runs write
+		// transactions concurrently) may both get here: the second one's
+		// insert waits for the first to commit, does nothing, and that
+		// writer then uses the committed key.
+		res, err := tx.Exec(ctx, "INSERT INTO record_index_keys (org_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id) DO NOTHING",
+			org, w, micros(s.now()))
+		if err != nil {
 			return nil, dbErr(op, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return s.indexKey(ctx, tx, org, false)
 		}
 		// Cache only once the key is durable: a rolled-back transaction
 		// must not leave a key in memory that no row matches.

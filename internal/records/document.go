@@ -135,7 +135,7 @@ func firstLine(s string) string {
 }
 
 // validate checks obj against the collection's schema (none: anything).
-// A violation is errs.Invalid naming the field as a JSON pointer and the rule.
+// A violation is errs.Unprocessable (422) naming the field as a JSON pointer and the rule.
 func (s *Service) validate(op string, c collectionRow, obj map[string]any) error {
 	if c.schema == "" {
 		return nil
@@ -152,7 +152,7 @@ func (s *Service) validate(op string, c collectionRow, obj map[string]any) error
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return errs.E(errs.Invalid, op, "data does not match the collection schema")
+		return errs.E(errs.Unprocessable, op, "data does not match the collection schema")
 	}
 	leaf := ve
 	for len(leaf.Causes) > 0 {
@@ -164,7 +164,7 @@ func (s *Service) validate(op string, c collectionRow, obj map[string]any) error
 		loc = append(slices.Clone(loc), req.Missing[0])
 	}
 	ptr := "/" + strings.Join(escapePointer(loc), "/")
-	return errs.E(errs.Invalid, op, fmt.Sprintf("data does not match the collection schema: field %q: %s", ptr, ruleOf(leaf)))
+	return errs.E(errs.Unprocessable, op, fmt.Sprintf("data does not match the collection schema: field %q: %s", ptr, ruleOf(leaf)))
 }
 
 // ruleOf describes the failed rule: the schema keyword and the validator's

@@ -246,7 +246,7 @@ func TestSchemaViolationNamesTheField(t *testing.T) {
 		}
 		for _, c := range cases {
 			_, err := e.svc.Create(ctx, e.a, "invoices", json.RawMessage(c.data))
-			wantKind(t, err, errs.Invalid)
+			wantKind(t, err, errs.Unprocessable)
 			msg := errs.SafeMessage(err)
 			t.Logf("%s -> %s", c.data, msg)
 			if !strings.Contains(msg, "field "+c.field) || !strings.Contains(msg, c.rule) {
@@ -254,9 +254,9 @@ func TestSchemaViolationNamesTheField(t *testing.T) {
 			}
 		}
 		_, err := e.svc.Replace(ctx, e.a, "invoices", r.ID, json.RawMessage(`{"ref":"INV-1","amount":-1}`), 0)
-		wantKind(t, err, errs.Invalid)
+		wantKind(t, err, errs.Unprocessable)
 		_, err = e.svc.Patch(ctx, e.a, "invoices", r.ID, json.RawMessage(`{"ref":null}`), 0)
-		wantKind(t, err, errs.Invalid)
+		wantKind(t, err, errs.Unprocessable)
 		if !strings.Contains(errs.SafeMessage(err), "required") {
 			t.Errorf("patch message %q", errs.SafeMessage(err))
 		}
