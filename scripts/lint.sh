@@ -63,6 +63,13 @@ else
 	failed+=("go vet")
 fi
 
+# The benchmark-only build (encryption off) must keep compiling.
+log "go vet -tags rampart_noencrypt ./internal/keys ./cmd/rampart"
+if ! go vet -tags rampart_noencrypt ./internal/keys ./cmd/rampart; then
+	printf 'FAIL: go vet of the benchmark-only build (-tags rampart_noencrypt) reported problems (above)\n' >&2
+	failed+=("go vet rampart_noencrypt")
+fi
+
 # --- staticcheck ------------------------------------------------------------------
 log "staticcheck $(_tool_field staticcheck 4): staticcheck ${tags[*]:+${tags[*]} }./..."
 t=$SECONDS

@@ -72,6 +72,11 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 	if err := params.Validate(); err != nil {
 		return nil, errs.E(errs.Invalid, op, "passwords.*: "+errs.SafeMessage(err))
 	}
+	if keys.EncryptionDisabled && os.Getenv("BENCH_RAMPART_NOENCRYPT") != "yes-store-data-in-clear" {
+		// The benchmark-only build stores tenant data in clear.
+		return nil, errs.E(errs.Invalid, op, "this binary was built with -tags rampart_noencrypt for benchmarks and stores data "+
+			"unencrypted; set BENCH_RAMPART_NOENCRYPT=yes-store-data-in-clear to run it, and never deploy it")
+	}
 	if err := prepareDataDir(cfg, mode); err != nil {
 		return nil, err
 	}

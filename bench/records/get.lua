@@ -1,0 +1,7 @@
+-- GET one record by id (RECORD_ID) with a bearer token (TOKEN).
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+wrk.path = "/api/v1/collections/docs/records/" .. os.getenv("RECORD_ID")
+function response(status, headers, body)
+  if status ~= 200 then print("unexpected status " .. status .. ": " .. body); os.exit(1) end
+end
