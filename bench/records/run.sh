@@ -4,7 +4,7 @@
 # audit on, records encrypted). Prints wrk's reports; docs/benchmarks.md
 # records the figures with this command.
 #
-#   bench/records/run.sh [-d 20s] [-c 64] [-t 2] [--seed 50000] [--tags rampart_noencrypt]
+#   bench/records/run.sh [-d 20s] [-c 64] [-t 2] [--seed 50000] [--tags rampart_noencrypt] [--only get|create|list] [--bin PATH]
 #
 # --tags builds the benchmark-only variant (rampart_noencrypt: record bodies
 # stored in clear) to show what encryption costs. Needs wrk, curl, jq and sqlite3
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.26.10}"
 
-duration=20s conns=64 threads=2 seed=50000 tags=""
+only="" duration=20s conns=64 threads=2 seed=50000 tags="" bin=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-d) duration=$2; shift 2 ;;
@@ -21,6 +21,8 @@ while [ $# -gt 0 ]; do
 	-t) threads=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	--tags) tags=$2; shift 2 ;;
+	--bin) bin=$2; shift 2 ;; # use this binary instead of building one
+	--only) only=$2; shift 2 ;; # get, create or list
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -33,8 +35,10 @@ done
 # The benchmark-only build refuses to run without this acknowledgement.
 [ -n "$tags" ] && export BENCH_RAMPART_NOENCRYPT=yes-store-data-in-clear
 work=$(mktemp -d)
-bin="$work/rampart"
-go build -tags "$tags" -o "$bin" ./cmd/rampart
+if [ -z "$bin" ]; then
+	bin="$work/rampart"
+	go build -tags "$tags" -o "$bin" ./cmd/rampart
+fi
 data="$work/data"
 port=$((20000 + RANDOM % 20000))
 base="https://127.0.0.1:$port"
@@ -60,22 +64,25 @@ doc="{\"ref\":\"doc-1\",\"title\":\"$(head -c 2000 /dev/zero | tr '\0' 'x' | hea
 RECORD_ID=$(api -d "$doc" "$base/api/v1/collections/docs/records" | jq -r .id)
 export RECORD_ID
 
-echo "== seeding $seed records into 'big' (wrk POST until the count is reached)"
-COLLECTION=big wrk -t"$threads" -c"$conns" -d600s -s bench/records/create.lua "$base" >"$work/seed.txt" 2>&1 &
-wpid=$!
-while :; do
-	n=$(sqlite3 "$data/rampart.db" "SELECT COUNT(*) FROM records WHERE collection='big'" 2>/dev/null || echo 0)
-	[ "${n:-0}" -ge "$seed" ] && break
-	sleep 1
-done
-kill $wpid 2>/dev/null || true
-wait $wpid 2>/dev/null || true
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+if want list; then
+	echo "== seeding $seed records into 'big' (wrk POST until the count is reached)"
+	COLLECTION=big wrk -t"$threads" -c"$conns" -d600s -s bench/records/create.lua "$base" >"$work/seed.txt" 2>&1 &
+	wpid=$!
+	while :; do
+		n=$(sqlite3 "$data/rampart.db" "SELECT COUNT(*) FROM records WHERE collection='big'" 2>/dev/null || echo 0)
+		[ "${n:-0}" -ge "$seed" ] && break
+		sleep 1
+	done
+	kill $wpid 2>/dev/null || true
+	wait $wpid 2>/dev/null || true
+fi
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), build tags: ${tags:-none}"
-echo "== record GET (1 KiB document), $conns connections, $duration"
-wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/get.lua "$base"
-echo "== record create (1 KiB, durable, audited), $conns connections, $duration"
-COLLECTION=writes wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/create.lua "$base"
-echo "== list 20 of $(sqlite3 "$data/rampart.db" "SELECT COUNT(*) FROM records WHERE collection='big'" 2>/dev/null || echo "$seed+") records, $conns connections, $duration"
-COLLECTION=big wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/list.lua "$base"
+want get && echo "== record GET (1 KiB document), $conns connections, $duration" &&
+	wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/get.lua "$base"
+want create && echo "== record create (1 KiB, durable, audited), $conns connections, $duration" &&
+	COLLECTION=writes wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/create.lua "$base"
+want list && echo "== list 20 of $(sqlite3 "$data/rampart.db" "SELECT COUNT(*) FROM records WHERE collection='big'" 2>/dev/null || echo "$seed+") records, $conns connections, $duration" &&
+	COLLECTION=big wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/list.lua "$base"
 echo "== server RSS: $(grep VmHWM /proc/$pid/status)"

@@ -218,7 +218,7 @@ func (d *Data) afterOrgDeleted(ctx context.Context, org string, at time.Time) {
 }
 
 func (d *Data) orgForgetters() []func(string) {
-	return []func(string){d.Records.ForgetOrg}
+	return []func(string){d.Records.ForgetOrg, d.Identity.ForgetOrg}
 }
 
 func canDeleteOrg(ctx context.Context, p authz.Principal) error {

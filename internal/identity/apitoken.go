@@ -52,7 +52,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, a Authenticated, m Meta, n
 	t := APIToken{ID: uuid.NewString(), Name: name, Permissions: dedupe(perms), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	token, hash := newToken(prefixAPI)
 	permJSON, _ := json.Marshal(t.Permissions)
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, token_hash, org_id, user_id, name, permissions, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, hash, p.OrgID, p.UserID, name, string(permJSON), now.UnixMicro(), t.ExpiresAt.UnixMicro()); err != nil {
 			return dbErr(op, err)
@@ -72,12 +72,18 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Authenti
 	if !tokenShapeOK(token, prefixAPI) {
 		return Authenticated{}, errNoSession()
 	}
+	hash := hashToken(token)
+	now := s.now().UnixMicro()
+	if a, ok := s.auth.get(string(hash), now); ok {
+		return a, nil
+	}
+	gen := s.auth.gen.Load()
 	var a Authenticated
 	var perms, status string
 	var expires, revoked int64
 	err := s.db.Read(ctx, func(ctx context.Context, tx *store.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT t.org_id, t.user_id, t.permissions, t.expires_at, t.revoked_at, u.email, u.status
-			FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id WHERE t.token_hash = ?`, hashToken(token)).
+			FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id WHERE t.token_hash = ?`, hash).
 			Scan(&a.Principal.OrgID, &a.Principal.UserID, &perms, &expires, &revoked, &a.Email, &status)
 		if store.IsNoRows(err) {
 			return errNoSession()
@@ -91,7 +97,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Authenti
 	if err != nil {
 		return Authenticated{}, err
 	}
-	if revoked != 0 || s.now().UnixMicro() >= expires || status != StatusActive {
+	if revoked != 0 || now >= expires || status != StatusActive {
 		return Authenticated{}, errNoSession()
 	}
 	var names []string
@@ -108,6 +114,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Authenti
 	a.Principal.Kind = authz.KindToken
 	a.Principal.TokenPermissions = tp
 	a.State = SessionActive
+	s.auth.put(string(hash), a, gen, expires, now)
 	return a, nil
 }
 
@@ -141,7 +148,7 @@ func (s *Service) ListAPITokens(ctx context.Context, a Authenticated) ([]APIToke
 // RevokeAPIToken revokes one of the signed-in user's tokens at once.
 func (s *Service) RevokeAPIToken(ctx context.Context, a Authenticated, m Meta, id string) error {
 	p := a.Principal
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND org_id = ? AND user_id = ? AND revoked_at = 0",
 			s.micros(), id, p.OrgID, p.UserID)
 		if err != nil {

@@ -64,7 +64,7 @@ func (s *Service) IssueBootstrapLink(ctx context.Context, actor string) (Bootstr
 	token, hash := newToken(prefixBoot)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	l := BootstrapLink{URL: s.link("bootstrap", token), ExpiresAt: now.Add(BootstrapTTL)}
-	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		n, err := countOperators(ctx, tx)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *Service) Bootstrap(ctx context.Context, m Meta, token, email, pw string
 	w := Welcome{OrgSlug: PlatformOrgSlug, User: User{ID: uuid.NewString(), OrgID: PlatformOrgID, Email: email, Status: StatusActive,
 		Roles: []string{authz.RoleOwner}, CreatedAt: now, PasswordSet: now}}
 	actor := "user:" + w.User.ID
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.consumeToken(ctx, tx, op, purposeBootstrap, token, w.User.ID); err != nil {
 			return err
 		}

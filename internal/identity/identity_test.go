@@ -318,3 +318,54 @@ func TestSessionsExpireAndRevokeAcrossTenantsIsNotFound(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenAuthenticationCache: a busy token is authenticated from memory,
+// but a change made through this node is seen at once and one made
+// elsewhere (another node, straight in the database) within a second.
+func TestTokenAuthenticationCache(t *testing.T) {
+	testutil.ForEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		e.user(t, "acme", "gil@acme.test", authz.RoleAdmin)
+		e.user(t, "acme", "boss@acme.test", authz.RoleOwner)
+		a := e.session(t, "acme", "gil@acme.test")
+		boss := e.session(t, "acme", "boss@acme.test")
+		_, value, err := e.svc.CreateAPIToken(ctx, a, identity.Meta{}, "ci", []string{"records.read", "members.manage"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, err := e.svc.AuthenticateToken(ctx, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		canManage := func(a identity.Authenticated) bool {
+			return authz.Can(authz.WithPrincipal(ctx, a.Principal), authz.MembersManage, authz.Resource{OrgID: e.orgs["acme"]}) == nil
+		}
+		if !canManage(ta) {
+			t.Fatal("admin token cannot manage members")
+		}
+		// A role change through the service applies to the next request.
+		if err := e.svc.SetMemberRoles(ctx, boss, identity.Meta{}, a.Principal.UserID, []string{authz.RoleMember}); err != nil {
+			t.Fatal(err)
+		}
+		ta, err = e.svc.AuthenticateToken(ctx, value)
+		if err != nil || canManage(ta) {
+			t.Fatalf("after demotion: err=%v canManage=%v", err, canManage(ta))
+		}
+		// Another node disables the member: this node notices within a second.
+		err = db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE users SET status = 'disabled' WHERE id = ?", a.Principal.UserID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.AuthenticateToken(ctx, value); err != nil {
+			t.Fatalf("within the cache window the token still authenticates: %v", err)
+		}
+		e.clock.add(time.Second)
+		if _, err := e.svc.AuthenticateToken(ctx, value); errs.KindOf(err) != errs.Unauthorized {
+			t.Fatalf("a second later the disabled member's token still works: %v", err)
+		}
+	})
+}

@@ -67,7 +67,7 @@ func (s *Service) CreateInvite(ctx context.Context, a Authenticated, m Meta, ema
 	now := s.now().UTC().Truncate(time.Microsecond)
 	inv := Invite{ID: uuid.NewString(), Email: email, Roles: roles, InvitedBy: actorOf(p), CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
 	var orgName, orgSlug string
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.checkRoles(ctx, tx, p.OrgID, roles); err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Service) CreateInvite(ctx context.Context, a Authenticated, m Meta, ema
 		SecretURL: s.link("invite", token),
 	}
 	if err := s.mailer.Send(ctx, msg); err != nil {
-		_ = s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *store.Tx) error {
+		_ = s.write(context.WithoutCancel(ctx), func(ctx context.Context, tx *store.Tx) error {
 			if _, err := tx.Exec(ctx, "DELETE FROM one_time_tokens WHERE id = ? AND org_id = ? AND purpose = ?", inv.ID, p.OrgID, purposeInvite); err != nil {
 				return err
 			}
@@ -190,7 +190,7 @@ func (s *Service) RevokeInvite(ctx context.Context, a Authenticated, m Meta, id 
 	if err := authz.Can(pctx, authz.MembersManage, authz.Resource{OrgID: p.OrgID}); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var rolesJSON, email string
 		err := tx.QueryRow(ctx, "SELECT role, email FROM one_time_tokens WHERE id = ? AND org_id = ? AND purpose = ? AND used_at = 0",
 			id, p.OrgID, purposeInvite).Scan(&rolesJSON, &email)
@@ -268,7 +268,7 @@ func (s *Service) AcceptInvite(ctx context.Context, m Meta, token, pw string) (W
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	w := Welcome{OrgSlug: slug, User: User{ID: uuid.NewString(), OrgID: t.org, Email: t.email, Status: StatusActive, Roles: roles, CreatedAt: now, PasswordSet: now}}
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.consumeToken(ctx, tx, op, purposeInvite, token, w.User.ID); err != nil {
 			return err
 		}

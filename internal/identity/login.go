@@ -145,7 +145,7 @@ func (s *Service) Login(ctx context.Context, m Meta, req LoginRequest) (LoginRes
 		}
 	}
 	var res LoginResult
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		st, err := s.loadSettings(ctx, tx, u.org)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *Service) loginFailed(ctx context.Context, m Meta, u loginUser, found bo
 	if found {
 		org, actor, target = u.org, "user:"+u.id, "user:"+u.id
 	}
-	_ = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	_ = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := s.audit.Append(ctx, tx, audit.Event{Org: org, Actor: actor, Action: "auth.login", Target: target, Outcome: audit.Failure,
 			IP: m.IP, UserAgent: m.UserAgent, Details: map[string]any{"factor": factor, "failures": n}}); err != nil {
 			return err
@@ -287,14 +287,14 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (Authen
 	}
 	now := s.now()
 	if now.UnixMicro() >= expires || now.Sub(time.UnixMicro(seen)) > s.cfg.SessionIdle || status != StatusActive {
-		_ = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_ = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.Exec(ctx, "DELETE FROM sessions WHERE id = ?", a.SessionID)
 			return err
 		})
 		return Authenticated{}, errNoSession()
 	}
 	if now.Sub(time.UnixMicro(seen)) > touchEvery {
-		_ = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_ = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", now.UnixMicro(), a.SessionID)
 			return err
 		})
@@ -309,7 +309,7 @@ func (s *Service) Logout(ctx context.Context, m Meta, token string) error {
 	if err != nil {
 		return nil // already gone: logging out is idempotent
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE id = ? AND org_id = ?", a.SessionID, a.Principal.OrgID); err != nil {
 			return dbErr("identity.Logout", err)
 		}

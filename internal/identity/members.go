@@ -60,7 +60,7 @@ func (s *Service) SetMemberRoles(ctx context.Context, a Authenticated, m Meta, u
 	if len(roles) == 0 {
 		return errs.E(errs.Invalid, op, "roles: at least one role is required")
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var exists int
 		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE id = ? AND org_id = ?", userID, p.OrgID).Scan(&exists); err != nil {
 			return dbErr(op, err)

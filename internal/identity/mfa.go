@@ -53,7 +53,7 @@ func (s *Service) StartTOTP(ctx context.Context, a Authenticated, m Meta) (TOTPE
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, "UPDATE users SET totp_secret = ?, totp_enabled = 0, totp_last_step = 0 WHERE id = ? AND org_id = ?", ct, p.UserID, p.OrgID); err != nil {
 			return dbErr(op, err)
 		}
@@ -97,7 +97,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a Authenticated, m Meta, code
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ? AND org_id = ? AND totp_enabled = 0", step, p.UserID, p.OrgID); err != nil {
 			return dbErr(op, err)
 		}
@@ -148,7 +148,7 @@ func (s *Service) CompleteMFA(ctx context.Context, m Meta, token, code string) (
 	}
 	var newToken string
 	var usedRecovery bool
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var secretCT []byte
 		var lastStep int64
 		if err := tx.QueryRow(ctx, "SELECT totp_secret, totp_last_step FROM users WHERE id = ? AND org_id = ? AND totp_enabled = 1",
@@ -249,7 +249,7 @@ func (s *Service) useRecoveryCode(ctx context.Context, tx *store.Tx, org, userID
 func (s *Service) DisableTOTP(ctx context.Context, a Authenticated, m Meta, code string) error {
 	const op = "identity.DisableTOTP"
 	p := a.Principal
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var secretCT []byte
 		var lastStep, enabled int64
 		if err := tx.QueryRow(ctx, "SELECT totp_secret, totp_last_step, totp_enabled FROM users WHERE id = ? AND org_id = ?", p.UserID, p.OrgID).

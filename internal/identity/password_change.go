@@ -42,7 +42,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Authenticated, m Meta, c
 	if err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ? AND org_id = ?",
 			newHash, s.micros(), p.UserID, p.OrgID); err != nil {
 			return dbErr(op, err)

@@ -44,7 +44,7 @@ func (s *Service) SetPasswordSettings(ctx context.Context, a Authenticated, m Me
 	if ps.RequireMFA {
 		req = 1
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO org_settings (org_id, password_policy, require_mfa, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET password_policy = excluded.password_policy, require_mfa = excluded.require_mfa, updated_at = excluded.updated_at`,
 			p.OrgID, string(raw), req, s.micros()); err != nil {

@@ -70,7 +70,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, org, email s
 	expires := now.Add(ResetTTL)
 	var userID, orgID, orgName, userEmail string
 	found := false
-	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT u.id, u.org_id, u.email, o.name FROM users u JOIN organizations o ON o.id = u.org_id
 			WHERE o.slug = ? AND u.email = ? AND u.status = ?`, slug, email, StatusActive).Scan(&userID, &orgID, &userEmail, &orgName)
 		switch {
@@ -175,7 +175,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, m Meta, token, pw st
 		return 0, err
 	}
 	var revoked int64
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.consumeToken(ctx, tx, op, purposeReset, token, ""); err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func (s *Service) PutRole(ctx context.Context, a Authenticated, m Meta, r authz.
 		cols = []string{}
 	}
 	colJSON, _ := json.Marshal(cols)
-	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		before, err := s.resolveRole(ctx, tx, p.OrgID, r.Name)
 		existed := err == nil
 		if existed {
@@ -107,7 +107,7 @@ func (s *Service) DeleteRole(ctx context.Context, a Authenticated, m Meta, name 
 	if authz.IsBuiltin(name) {
 		return errs.E(errs.Invalid, op, "built-in roles cannot be deleted")
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		r, err := s.resolveRole(ctx, tx, p.OrgID, name)
 		if errs.KindOf(err) == errs.Invalid {
 			return errs.E(errs.NotFound, op, "no such role")
@@ -143,7 +143,7 @@ func (s *Service) RemoveMember(ctx context.Context, a Authenticated, m Meta, use
 	if err := authz.Can(pctx, authz.MembersManage, authz.Resource{OrgID: p.OrgID}); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.requireMember(ctx, tx, p.OrgID, userID); err != nil {
 			return err
 		}

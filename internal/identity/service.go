@@ -70,6 +70,8 @@ type Service struct {
 	// talk to the mail server at once.
 	mailWG    sync.WaitGroup
 	mailSlots chan struct{}
+
+	auth authCache // recent API-token authentications
 }
 
 // New returns the identity service. mailer (required) delivers

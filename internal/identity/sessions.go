@@ -52,7 +52,7 @@ func (s *Service) ListSessions(ctx context.Context, a Authenticated, userID stri
 func (s *Service) RevokeSession(ctx context.Context, a Authenticated, m Meta, sessionID string) error {
 	const op = "identity.RevokeSession"
 	p := a.Principal
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var owner string
 		err := tx.QueryRow(ctx, "SELECT user_id FROM sessions WHERE id = ? AND org_id = ?", sessionID, p.OrgID).Scan(&owner)
 		if store.IsNoRows(err) {
@@ -85,7 +85,7 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Authenticated, m Met
 		}
 	}
 	var n int64
-	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.requireMember(ctx, tx, p.OrgID, userID); err != nil {
 			return err
 		}

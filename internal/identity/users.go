@@ -71,7 +71,7 @@ func (s *Service) createUser(ctx context.Context, p authz.Principal, m Meta, org
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	u := User{ID: uuid.NewString(), OrgID: orgID, Email: email, Status: StatusActive, Roles: dedupe(nu.Roles), CreatedAt: now, PasswordSet: now}
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var exists int
 		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM organizations WHERE id = ?", orgID).Scan(&exists); err != nil {
 			return dbErr(op, err)
