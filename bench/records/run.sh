@@ -11,7 +11,6 @@
 # (Debian packages; installed if missing and apt-get is available).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.26.10}"
 
 only="" duration=20s conns=64 threads=2 seed=50000 tags="" bin=""
 while [ $# -gt 0 ]; do
@@ -26,36 +25,10 @@ while [ $# -gt 0 ]; do
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-for tool in wrk curl jq sqlite3; do
-	if ! command -v "$tool" >/dev/null; then
-		apt-get install -y "$tool" >/dev/null 2>&1 || { echo "bench: $tool is required (apt-get install $tool)" >&2; exit 2; }
-	fi
-done
-
-# The benchmark-only build refuses to run without this acknowledgement.
-[ -n "$tags" ] && export BENCH_RAMPART_NOENCRYPT=yes-store-data-in-clear
-work=$(mktemp -d)
-if [ -z "$bin" ]; then
-	bin="$work/rampart"
-	go build -tags "$tags" -o "$bin" ./cmd/rampart
-fi
-data="$work/data"
-port=$((20000 + RANDOM % 20000))
-base="https://127.0.0.1:$port"
-"$bin" serve --data-dir "$data" --listen-https "127.0.0.1:$port" --listen-http off --log-level warn >"$work/serve.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -ksf "$base/readyz" >/dev/null && break; sleep 0.1; done
-
-pw="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')-Pw1"
-"$bin" admin org create --data-dir "$data" --name Bench --slug bench >/dev/null
-printf '%s' "$pw" | "$bin" admin user create --data-dir "$data" --org bench --email owner@bench.test --role owner --password-stdin >/dev/null
-jar="$work/cookies"
-curl -ksf -c "$jar" -H 'Content-Type: application/json' \
-	-d "{\"organization\":\"bench\",\"email\":\"owner@bench.test\",\"password\":\"$pw\"}" "$base/api/v1/auth/login" >/dev/null
-TOKEN=$(curl -ksf -b "$jar" -H 'Content-Type: application/json' \
-	-d '{"name":"bench","permissions":["records.read","records.write","collections.manage"],"expires_in_seconds":86400}' "$base/api/v1/me/tokens" | jq -r .token)
-export TOKEN
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_need wrk curl jq sqlite3
+bench_start "$tags" "$bin" '["records.read","records.write","collections.manage"]'
 api() { curl -ksf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
 api -d '{"name":"docs","indexed_fields":["ref"]}' "$base/api/v1/collections" >/dev/null
 api -d '{"name":"big","indexed_fields":["ref"]}' "$base/api/v1/collections" >/dev/null
@@ -78,7 +51,7 @@ if want list; then
 	wait $wpid 2>/dev/null || true
 fi
 
-echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), build tags: ${tags:-none}"
+bench_machine "$tags"
 want get && echo "== record GET (1 KiB document), $conns connections, $duration" &&
 	wrk -t"$threads" -c"$conns" -d"$duration" --latency -s bench/records/get.lua "$base"
 want create && echo "== record create (1 KiB, durable, audited), $conns connections, $duration" &&

@@ -112,7 +112,8 @@ func newRootCmd(e env) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newServeCmd(e), newMigrateCmd(e), newConfigCmd(e), newKeysCmd(e), newAuditCmd(e), newAdminCmd(e))
+	root.AddCommand(newServeCmd(e), newMigrateCmd(e), newConfigCmd(e), newKeysCmd(e), newAuditCmd(e), newAdminCmd(e),
+		newBackupCmd(e), newRestoreCmd(e), newDRCmd(e), newKYCServiceCmd(e))
 	return root
 }
 

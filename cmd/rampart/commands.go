@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -47,6 +48,9 @@ func newServeCmd(e env) *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg, e.stderr)
+			// Libraries that log through slog's default (the OIDC
+			// provider) go through the redacting logger too.
+			slog.SetDefault(log)
 			srv, err := app.Start(cmd.Context(), cfg, log, e.stdout)
 			if err != nil {
 				return err
@@ -163,7 +167,7 @@ func newKeysCmd(e env) *cobra.Command {
 	}
 	status.Flags().BoolVar(&statusJSON, "json", false, "print as JSON")
 	config.RegisterFlags(status.Flags(), config.GroupData)
-	cmd.AddCommand(rotate, status)
+	cmd.AddCommand(rotate, status, newKeysRotateSigningCmd(e))
 	return cmd
 }
 
@@ -253,7 +257,7 @@ func newAdminCmd(e env) *cobra.Command {
 	_ = create.MarkFlagRequired("slug")
 	config.RegisterFlags(create.Flags(), config.GroupData)
 	orgCmd.AddCommand(create, newAdminOrgDeleteCmd(e))
-	cmd.AddCommand(orgCmd, newAdminUserCmd(e), newAdminBootstrapCmd(e))
+	cmd.AddCommand(orgCmd, newAdminUserCmd(e), newAdminBootstrapCmd(e), newAdminClientCmd(e))
 	return cmd
 }
 

@@ -48,13 +48,15 @@ import (
 
 // Coverage floors: if the route table or the classification below silently
 // shrank, the suite would pass while testing less. At the time of writing
-// the table has 27 routes; 12 take a foreign id (4 path wildcards, the 7
-// signed-in GET routes with query filters, revoke-all's body) and 7 are
-// collections.
+// (with the credential vault, 7 routes) the table has 52 routes; 32 take a
+// foreign id (path wildcards, the signed-in GET routes with query filters,
+// revoke-all's body) and 11 are collections. Files add 5 routes, 4 taking
+// a foreign id (3 wildcards, the list's query filters) and 1 collection.
+// OAuth clients add 5 routes, 2 taking a foreign id and 1 collection.
 const (
-	xtMinRouteTable      = 27
-	xtMinForeignIDRoutes = 12
-	xtMinCollections     = 7
+	xtMinRouteTable      = 61
+	xtMinForeignIDRoutes = 38
+	xtMinCollections     = 13
 )
 
 // xtCustomRole is the organization-defined role each tenant gets besides the
@@ -73,6 +75,10 @@ var xtRoles = []string{authz.RoleOwner, authz.RoleAdmin, authz.RoleMember, authz
 var xtProbeBodies = map[string]string{
 	"PUT /api/v1/members/{id}/roles":   `{"roles":["member"]}`,
 	"POST /api/v1/sessions/revoke-all": `{"user":"{id}"}`,
+	// Valid bodies, so the probe reaches the secret's lookup.
+	"PUT /api/v1/secrets/{id}/value":    `{"value":"cross-tenant-overwrite"}`,
+	"PUT /api/v1/secrets/{id}/metadata": `{"metadata":{"description":"cross-tenant overwrite"}}`,
+	"POST /api/v1/secrets/{id}/reveal":  `{"purpose":"cross-tenant probe"}`,
 }
 
 // xtNoForeignInput lists the state-changing routes that take no object id
@@ -98,13 +104,20 @@ var xtNoForeignInput = map[string]string{
 	"POST /api/v1/bootstrap":                   "public; redeems the secret bootstrap token, not an id",
 	// Role names are chosen per organization, not ids: any name creates or
 	// replaces a role of the caller's own organization (DELETE is probed).
-	"PUT /api/v1/roles/{name}": "creates or replaces a role of the caller's own organization; the name is not an object id",
-	"POST /api/v1/collections": "creates a collection in the caller's own organization; the body names it, no id",
+	"PUT /api/v1/roles/{name}":                 "creates or replaces a role of the caller's own organization; the name is not an object id",
+	"POST /api/v1/collections":                 "creates a collection in the caller's own organization; the body names it, no id",
+	"POST /api/v1/secrets":                     "stores a credential in the caller's own organization; the body names it, no id",
+	"POST /api/v1/files":                       "stores a file in the caller's own organization; its only id, the record named in X-Record, is probed with B's records by TestFilesAPI (404, same answer as a random record)",
+	"POST /api/v1/clients":                     "registers an OAuth client in the caller's own organization; the body names it, no id",
+	"POST /api/v1/clients/registration-tokens": "makes a registration token for the caller's own organization; no id",
 	// Deletion requests name no organization: they are always about the
 	// caller's own, and the body repeats its slug only as a confirmation
 	// (the operator's DELETE /api/v1/organizations/{id} is probed).
 	"POST /api/v1/organization/deletion":   "asks to delete the caller's own organization; the body is a confirmation, not an id",
 	"DELETE /api/v1/organization/deletion": "withdraws the caller's own organization's request; no id",
+	// Identity verification stores nothing and reads nothing of anyone's:
+	// its input is two images and MRZ text (kyc_api_test).
+	"POST /api/v1/kyc/verifications": "verifies an identity for the caller's own organization; the multipart body holds images and MRZ text, no id, and nothing is stored but the caller's own audit entry",
 }
 
 // xtOperatorOnly lists the routes only platform operators may call, with a
@@ -338,6 +351,60 @@ func (s *crossSuite) collectB() {
 	}
 	for _, id := range s.column("SELECT id FROM one_time_tokens WHERE org_id = ? ORDER BY id", s.b.org.ID) {
 		add("one-time token (invite/reset)", id)
+	}
+	if xtHasRoute("POST", "/api/v1/secrets") {
+		// Two credentials of B's, the second revoked: A can neither read,
+		// replace, revoke nor detect either, and never sees their values.
+		for i, name := range []string{"borealis payroll", "borealis crm"} {
+			value := "borealis-credential-" + xtRandomLike("abcdefghijklmnop")
+			r := owner.session.do("POST", "/api/v1/secrets", map[string]any{"name": name, "type": "password", "value": value,
+				"metadata": map[string]any{"description": "B's own credential"}})
+			if r.status != 201 {
+				t.Fatalf("B stores secret %s: %d %s", name, r.status, r.raw)
+			}
+			id, _ := r.body["id"].(string)
+			if i == 1 {
+				if rv := owner.session.do("DELETE", "/api/v1/secrets/"+id, nil); rv.status != 200 {
+					t.Fatalf("B revokes secret %s: %d %s", name, rv.status, rv.raw)
+				}
+			}
+			add("secret", id)
+			s.markers = append(s.markers, name, value, "B's own credential")
+		}
+	}
+	if xtHasRoute("POST", "/api/v1/clients") {
+		// Two OAuth clients of B's, the second revoked: A can neither see
+		// nor revoke either, and never learns a secret.
+		for i, name := range []string{"borealis portal", "borealis batch"} {
+			r := owner.session.do("POST", "/api/v1/clients", map[string]any{"name": name, "redirect_uris": []string{"https://portal.borealis.test/cb"}})
+			if r.status != 201 {
+				t.Fatalf("B registers client %s: %d %s", name, r.status, r.raw)
+			}
+			c, _ := r.body["client"].(map[string]any)
+			id, _ := c["id"].(string)
+			secret, _ := r.body["client_secret"].(string)
+			if i == 1 {
+				if rv := owner.session.do("DELETE", "/api/v1/clients/"+id, nil); rv.status != 200 {
+					t.Fatalf("B revokes client %s: %d %s", name, rv.status, rv.raw)
+				}
+			}
+			add("oauth client", id)
+			s.markers = append(s.markers, name, secret)
+		}
+	}
+	if xtHasRoute("POST", "/api/v1/files") {
+		// Two files of B's: A can neither download, read the metadata of,
+		// delete nor detect either, and never sees their names or content.
+		for _, name := range []string{"borealis-ledger.csv", "borealis-contract.pdf"} {
+			content := "borealis file content " + xtRandomLike("abcdefghijklmnop")
+			r := owner.session.send("POST", "/api/v1/files", strings.NewReader(content), map[string]string{"X-Filename": name, "Content-Type": "text/plain"})
+			if r.status != 201 {
+				t.Fatalf("B uploads %s: %d %s", name, r.status, r.raw)
+			}
+			id, _ := r.body["id"].(string)
+			add("file", id)
+			s.markers = append(s.markers, name, content)
+		}
 	}
 	t.Logf("B has %d ids to probe with", len(s.bIDs))
 }

@@ -178,8 +178,8 @@ func organizationDeletion(t *testing.T, d store.Dialect) {
 	})
 	t.Run("the tombstone is published for restores", func(t *testing.T) {
 		rec := &tombstoneRecorder{}
+		defer func(old tombstone.Publisher) { in.data.Tombstones = old }(in.data.Tombstones)
 		in.data.Tombstones = rec
-		defer func() { in.data.Tombstones = nil }()
 		o, err := in.data.CreateOrganization(ctx, "operator:test", "Initech", "initech")
 		if err != nil {
 			t.Fatal(err)

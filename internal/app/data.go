@@ -15,14 +15,18 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
+	"github.com/rampart-platform/rampart/internal/backup"
 	"github.com/rampart-platform/rampart/internal/config"
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/files"
 	"github.com/rampart-platform/rampart/internal/identity"
 	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/lockout"
 	"github.com/rampart-platform/rampart/internal/mail"
+	"github.com/rampart-platform/rampart/internal/oidc"
 	"github.com/rampart-platform/rampart/internal/password"
 	"github.com/rampart-platform/rampart/internal/records"
+	"github.com/rampart-platform/rampart/internal/secrets"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/tombstone"
 )
@@ -38,6 +42,9 @@ type Data struct {
 	Audit    *audit.Log
 	Identity *identity.Service
 	Records  *records.Service
+	Files    *files.Service
+	Secrets  *secrets.Service
+	OIDC     *oidc.Provider
 	Now      func() time.Time
 
 	// Tombstones copies destruction records (deleted organizations,
@@ -136,6 +143,21 @@ func OpenData(ctx context.Context, cfg config.Config, log *slog.Logger, mode Ope
 	d.Identity = identity.New(db, d.Keys, d.Audit, hasher, lockout.NewMemory(now, 100_000), mailer, log, now,
 		identity.Config{PublicURL: cfg.EffectivePublicURL(), SessionIdle: cfg.Sessions.IdleTimeout, SessionLifetime: cfg.Sessions.Lifetime})
 	d.Records = records.New(db, d.Keys, d.Audit, now)
+	if d.Files, err = openFiles(ctx, cfg, d); err != nil { // internal/app/files.go
+		_ = db.Close()
+		return nil, err
+	}
+	d.Secrets = secrets.New(db, d.Keys, d.Audit, dataTombstones{d}, log, now)
+	if err := openOIDC(d); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	// Deletions and revocations are copied to the backup target as they
+	// happen, so that restoring an older backup destroys them again.
+	if d.Tombstones, err = backup.NewPublisher(cfg); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -260,4 +282,16 @@ func checkSMTP(cfg config.Config) error {
 		return errs.E(errs.Invalid, "app.checkSMTP", "invalid configuration: "+problems[0])
 	}
 	return errs.E(errs.Invalid, "app.checkSMTP", fmt.Sprintf("invalid configuration (%d problems):\n%s", len(problems), strings.Join(problems, "\n")))
+}
+
+// dataTombstones publishes through d.Tombstones as it is when a secret is
+// revoked, so a backup target configured after OpenData is used too.
+type dataTombstones struct{ d *Data }
+
+// Publish implements tombstone.Publisher.
+func (p dataTombstones) Publish(ctx context.Context, t tombstone.Tombstone) error {
+	if p.d.Tombstones == nil {
+		return nil
+	}
+	return p.d.Tombstones.Publish(ctx, t)
 }

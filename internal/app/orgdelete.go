@@ -161,25 +161,9 @@ func (d *Data) DeleteOrganization(ctx context.Context, actor, idOrSlug, confirm 
 		if err != nil {
 			return errs.E(errs.Unavailable, op, "database unavailable", err)
 		}
-		var keysets int64
-		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM org_keysets WHERE org_id = ?", org.ID).Scan(&keysets); err != nil {
-			return errs.E(errs.Unavailable, op, "database unavailable", err)
-		}
-		if err := d.Keys.Shred(ctx, tx, org.ID); err != nil {
-			return err
-		}
-		// The tombstone stays: it keeps the keys from ever being made
-		// again and tells a restore what to destroy.
-		rows, err := tx.PurgeOrg(ctx, org.ID, "org_tombstones")
+		rows, err := d.shredOrg(ctx, tx, org.ID)
 		if err != nil {
 			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM organizations WHERE id = ?", org.ID); err != nil {
-			return errs.E(errs.Unavailable, op, "cannot delete the organization", err)
-		}
-		rows["organizations"] = 1
-		if keysets > 0 {
-			rows["org_keysets"] = keysets
 		}
 		del.Rows = rows
 		_, err = d.Audit.Append(ctx, tx, audit.Event{Org: audit.PlatformOrg, Actor: actor, Action: "org.delete",
@@ -192,6 +176,51 @@ func (d *Data) DeleteOrganization(ctx context.Context, actor, idOrSlug, confirm 
 	}
 	d.afterOrgDeleted(ctx, org.ID, del.DeletedAt)
 	return del, nil
+}
+
+// shredOrg destroys, inside tx, the organization's keysets (leaving its
+// tombstone) and deletes every row it has and its organizations row. It
+// reports the rows deleted per table. Used by the operator's confirmation
+// and by a restore applying a tombstone published after its backup.
+func (d *Data) shredOrg(ctx context.Context, tx *store.Tx, orgID string) (map[string]int64, error) {
+	const op = "app.shredOrg"
+	var keysets int64
+	if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM org_keysets WHERE org_id = ?", orgID).Scan(&keysets); err != nil {
+		return nil, errs.E(errs.Unavailable, op, "database unavailable", err)
+	}
+	if err := d.Keys.Shred(ctx, tx, orgID); err != nil {
+		return nil, err
+	}
+	// The tombstone stays: it keeps the keys from ever being made again
+	// and tells a restore what to destroy.
+	rows, err := tx.PurgeOrg(ctx, orgID, "org_tombstones")
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.Exec(ctx, "DELETE FROM organizations WHERE id = ?", orgID)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, op, "cannot delete the organization", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		rows["organizations"] = n
+	}
+	if keysets > 0 {
+		rows["org_keysets"] = keysets
+	}
+	return rows, nil
+}
+
+// applyOrgTombstone is the restore's applier for a deleted organization:
+// the backup predates the deletion, so its keysets and rows are destroyed
+// again before the restored instance serves.
+func (d *Data) applyOrgTombstone(ctx context.Context, tx *store.Tx, t tombstone.Tombstone) error {
+	rows, err := d.shredOrg(ctx, tx, t.Org)
+	if err != nil || len(rows) == 0 {
+		return err // nothing was left of it: deleted before the backup
+	}
+	_, err = d.Audit.Append(ctx, tx, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "org.delete_reapplied",
+		Target: "org:" + t.Org, Outcome: audit.Success, Details: map[string]any{"tables": len(rows)}})
+	return err
 }
 
 // afterOrgDeleted runs what cannot be part of the transaction: caches,

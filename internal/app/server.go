@@ -35,6 +35,7 @@ type Server struct {
 	redirect   *http.Server
 	publicURL  string
 	background sync.WaitGroup
+	stopKYC    func() // ends the embedded face matcher (internal/app/kyc.go)
 }
 
 // Start validates cfg, binds the listeners, and only then creates or opens
@@ -90,12 +91,30 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 	}
 	s := &Server{data: data, certs: provider, httpsLn: httpsLn, httpLn: httpLn}
 	s.publicURL = publicURL(cfg, httpsLn)
+	mounts, err := oauthMounts(ctx, data)
+	if err != nil {
+		closeListeners()
+		_ = data.Close()
+		return nil, err
+	}
+	kycService, stopKYC, err := OpenKYC(ctx, data) // identity verification (internal/app/kyc.go)
+	if err != nil {
+		closeListeners()
+		_ = data.Close()
+		return nil, err
+	}
+	s.stopKYC = stopKYC
 	handler := httpapi.NewHandler(httpapi.Deps{
+		Extra:     append(mounts, consoleMounts(data)...), // OpenID provider and API gateway (internal/app/oidc.go); web console (internal/app/console.go)
 		Log:       log,
 		PublicURL: s.publicURL,
 		Version:   Version,
 		Identity:  data.Identity,
 		Records:   data.Records,
+		Secrets:   data.Secrets,
+		OAuth:     data.OIDC,
+		Files:     data.Files,
+		KYC:       kycService,
 		Audit:     data.Audit,
 		DB:        data.DB,
 		// Tenants made over the API take the CLI's code path.
@@ -130,6 +149,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 	if err := data.Audit.Record(ctx, data.DB, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "platform.start",
 		Details: map[string]any{"version": Version, "tls": provider.Mode(), "database": string(data.DB.Dialect())}}); err != nil {
 		closeListeners()
+		stopKYC()
 		_ = data.Close()
 		return nil, err
 	}
@@ -141,6 +161,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writ
 	fmt.Fprintf(out, "  data: %s (%s)\n", cfg.DataDir, data.DB.Dialect())
 	if err := printBootstrapLink(ctx, data, out); err != nil {
 		closeListeners()
+		stopKYC()
 		_ = data.Close()
 		return nil, err
 	}
@@ -252,6 +273,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	jobs, stopJobs := context.WithCancel(context.Background())
 	s.background.Add(1)
 	go s.checkpointLoop(jobs, cfg.Audit.CheckpointInterval)
+	s.background.Add(1)
+	go s.oauthMaintenance(jobs)
+	s.background.Add(1)
+	go s.fileJanitor(jobs)      // removes uploads cut short (internal/app/files.go)
+	s.startBackupSchedule(jobs) // backup.schedule: create + prune (internal/app/backup.go)
 
 	var serveErr error
 	select {
@@ -281,6 +307,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Wait()
 	stopJobs()
 	s.background.Wait()
+	s.stopKYC()
 	_ = s.data.Audit.Record(context.Background(), s.data.DB, audit.Event{Org: audit.PlatformOrg, Actor: "system", Action: "platform.stop"})
 	// Data.Close seals what was written since the last checkpoint.
 	if err := s.data.Close(); err != nil {

@@ -46,4 +46,5 @@
 //	sso.manage          yes    yes    -       -
 //	keys.manage         yes    -      -       -
 //	org.delete          yes    -      -       -
+//	kyc.verify          yes    yes    -       -
 package authz

@@ -11,7 +11,7 @@ import (
 // validList is the catalogue as error messages list it.
 const validList = "records.read, records.write, files.read, files.write, collections.manage, " +
 	"members.read, members.manage, roles.manage, policy.manage, sessions.manage, audit.read, " +
-	"secrets.use, secrets.manage, clients.manage, sso.manage, keys.manage, org.delete"
+	"secrets.use, secrets.manage, clients.manage, sso.manage, keys.manage, org.delete, kyc.verify"
 
 // builtin returns the named built-in role or stops the test.
 func builtin(t testing.TB, name string) authz.Role {

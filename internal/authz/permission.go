@@ -33,6 +33,7 @@ const (
 	SSOManage         Permission = "sso.manage"
 	KeysManage        Permission = "keys.manage"
 	OrgDelete         Permission = "org.delete"
+	KYCVerify         Permission = "kyc.verify"
 )
 
 // PermissionInfo is one catalogue entry, as shown to whoever edits roles.
@@ -62,6 +63,8 @@ var catalogue = [...]PermissionInfo{
 	{SSOManage, "Configure single sign-on with the organization's identity provider"},
 	{KeysManage, "Rotate the organization's encryption keys"},
 	{OrgDelete, "Delete the organization and crypto-shred all of its data"},
+	// Appended last: bit positions of the entries above must not move.
+	{KYCVerify, "Submit an identity document and a selfie for verification (nothing is stored but the outcome)"},
 }
 
 // A permSet holds one bit per catalogue entry. The array length check below

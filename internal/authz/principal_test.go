@@ -284,7 +284,7 @@ func TestCanGrant(t *testing.T) {
 			"cannot grant permissions you do not hold: keys.manage"},
 		{"a member cannot grant the owner role, and a long list is cut", user(member), owner,
 			"cannot grant permissions you do not hold: collections.manage, members.manage, roles.manage, policy.manage, " +
-				"sessions.manage, audit.read, secrets.use, secrets.manage, clients.manage, sso.manage and 2 more"},
+				"sessions.manage, audit.read, secrets.use, secrets.manage, clients.manage, sso.manage and 3 more"},
 		{"a notes editor can grant reading notes", user(notesEditor), notesReader, ""},
 		{"a notes editor cannot grant reading invoices", user(notesEditor), invoiceReader,
 			`cannot grant permissions you do not hold: records.read in "invoices"`},

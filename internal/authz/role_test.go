@@ -37,6 +37,7 @@ var roleMatrix = []matrixRow{
 	{authz.SSOManage, true, true, false, false},
 	{authz.KeysManage, true, false, false, false},
 	{authz.OrgDelete, true, false, false, false},
+	{authz.KYCVerify, true, true, false, false},
 }
 
 // matrixGrants reports the matrix entry for role and row i.

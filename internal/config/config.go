@@ -90,6 +90,61 @@ type Config struct {
 		TLSMode  string // smtp.tls_mode: "starttls", "tls" or "none"
 		CAFile   string // smtp.ca_file: PEM CA certificates trusted instead of the system roots
 	}
+	// Files configures encrypted file storage (internal/files, internal/blob).
+	Files struct {
+		MaxSize int64  // files.max_size: largest file accepted, in bytes
+		Store   string // files.store: "database" or "s3", where new files go
+		S3      struct {
+			Endpoint  string // files.s3.endpoint: host[:port]
+			Bucket    string // files.s3.bucket
+			Region    string // files.s3.region
+			AccessKey string // files.s3.access_key
+			SecretKey string // files.s3.secret_key: secret
+			Insecure  bool   // files.s3.insecure: plain HTTP, loopback endpoints only
+		}
+	}
+	// Backup configures encrypted backups (internal/backup).
+	Backup struct {
+		Schedule   string   // backup.schedule: "off", "hourly" or "daily@HH:MM" (local time)
+		Recipients []string // backup.recipients: age X25519 recipients (age1...)
+		Target     string   // backup.target: a directory or s3://bucket/prefix; empty means DataDir/backups
+		S3         struct {
+			Endpoint  string // backup.s3.endpoint: host[:port]; empty means s3.amazonaws.com
+			Region    string // backup.s3.region
+			AccessKey string // backup.s3.access_key
+			SecretKey string // backup.s3.secret_key: secret
+			Insecure  bool   // backup.s3.insecure: plain HTTP, loopback endpoints only
+		}
+		Retention struct {
+			MinAge  time.Duration // backup.retention.min_age: keep every backup younger than this
+			Daily   int           // backup.retention.daily: newest backup of each of the last N days
+			Weekly  int           // backup.retention.weekly: ... of the last N ISO weeks
+			Monthly int           // backup.retention.monthly: ... of the last N months
+		}
+		AlertWebhook string // backup.alert_webhook: URL a failure is POSTed to; empty means log only
+	}
+	// OIDC tunes the OAuth 2.0 / OpenID Connect provider (internal/oidc).
+	OIDC struct {
+		AccessTokenTTL     time.Duration // oidc.access_token_ttl
+		RefreshTokenTTL    time.Duration // oidc.refresh_token_ttl
+		SigningKeyRotation time.Duration // oidc.signing_key_rotation
+	}
+	// Gateway lists the routes of the API gateway (internal/gateway); see
+	// ParseGatewayRoute for the format of one route.
+	Gateway struct {
+		Routes []string // gateway.routes
+	}
+	// KYC configures identity verification (internal/kyc).
+	KYC struct {
+		Matcher        string  // kyc.matcher: "off", "embedded" or "remote"
+		FaceThreshold  float64 // kyc.face_threshold: score in [0, 1]
+		MaxImageBytes  int64   // kyc.max_image_bytes
+		MaxImagePixels int     // kyc.max_image_pixels
+		FaceServiceDir string  // kyc.faceservice_dir: server.js + node_modules
+		Node           string  // kyc.node: node binary, "" means PATH
+		RemoteEndpoint string  // kyc.remote_endpoint: https base URL
+		RemoteKey      string  // kyc.remote_key: secret
+	}
 }
 
 // Default returns the defaults, which pass validation on their own.
@@ -117,6 +172,22 @@ func Default() Config {
 	c.Security.Contact = "mailto:security@localhost"
 	c.SMTP.Port = 587
 	c.SMTP.TLSMode = "starttls"
+	c.Files.MaxSize = 5 << 30
+	c.Files.Store = "database"
+	c.Backup.Schedule = "daily@02:00"
+	c.Backup.Recipients = []string{}
+	c.Backup.Retention.MinAge = 35 * 24 * time.Hour
+	c.Backup.Retention.Daily = 3
+	c.Backup.Retention.Weekly = 3
+	c.Backup.Retention.Monthly = 3
+	c.OIDC.AccessTokenTTL = 10 * time.Minute
+	c.OIDC.RefreshTokenTTL = 30 * 24 * time.Hour
+	c.OIDC.SigningKeyRotation = 30 * 24 * time.Hour
+	c.Gateway.Routes = []string{}
+	c.KYC.Matcher = "off"
+	c.KYC.FaceThreshold = 0.58
+	c.KYC.MaxImageBytes = 10 << 20
+	c.KYC.MaxImagePixels = 40_000_000
 	return c
 }
 
@@ -154,6 +225,15 @@ func (c Config) RootKeyPath() string {
 // DataDir/outbox.
 func (c Config) OutboxDir() string {
 	return filepath.Join(c.DataDir, "outbox")
+}
+
+// BackupTarget returns where backups go: Backup.Target, or DataDir/backups
+// when that is empty.
+func (c Config) BackupTarget() string {
+	if c.Backup.Target != "" {
+		return c.Backup.Target
+	}
+	return filepath.Join(c.DataDir, "backups")
 }
 
 // ACMECacheDir returns the ACME cache directory: TLS.ACME.CacheDir, or

@@ -433,6 +433,8 @@ func (l *loader) validate() {
 	if c.Listen.HTTP != ListenOff && sameListenAddr(c.Listen.HTTP, c.Listen.HTTPS) {
 		p("listen.http", "%q is the same address as listen.https", c.Listen.HTTP)
 	}
+	validateFiles(c, p)
+	validateKYC(c, p)
 }
 
 // report is the error message: one line for a single problem (so a start-up

@@ -105,6 +105,22 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	want.Passwords.Iterations = 2
 	want.Passwords.Parallelism = 1
 	want.Security.Contact = "mailto:security@localhost"
+	want.Files.MaxSize = 5 << 30
+	want.Files.Store = "database"
+	want.Backup.Schedule = "daily@02:00"
+	want.Backup.Recipients = []string{}
+	want.Backup.Retention.MinAge = 35 * 24 * time.Hour
+	want.Backup.Retention.Daily = 3
+	want.Backup.Retention.Weekly = 3
+	want.Backup.Retention.Monthly = 3
+	want.OIDC.AccessTokenTTL = 10 * time.Minute
+	want.OIDC.RefreshTokenTTL = 30 * 24 * time.Hour
+	want.OIDC.SigningKeyRotation = 30 * 24 * time.Hour
+	want.Gateway.Routes = []string{}
+	want.KYC.Matcher = "off"
+	want.KYC.FaceThreshold = 0.58
+	want.KYC.MaxImageBytes = 10 << 20
+	want.KYC.MaxImagePixels = 40_000_000
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
 	}
@@ -152,6 +168,10 @@ func TestLaterLayersOverrideEarlierOnes(t *testing.T) {
 	}
 }
 
+// testRecipient is an age X25519 recipient (public key) for the backup
+// settings.
+const testRecipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+
 func TestEveryLayerSetsEverySetting(t *testing.T) {
 	// The same values through each layer give the same Config.
 	var want Config
@@ -188,6 +208,39 @@ func TestEveryLayerSetsEverySetting(t *testing.T) {
 	want.Passwords.Parallelism = 2
 	want.Passwords.MaxConcurrent = 8
 	want.Security.Contact = "https://example.com/security"
+	want.Files.MaxSize = 512 << 20
+	want.Files.Store = "s3"
+	want.Files.S3.Endpoint = "127.0.0.1:9100"
+	want.Files.S3.Bucket = "rampart-files"
+	want.Files.S3.Region = "eu-west-1"
+	want.Files.S3.AccessKey = "AKIAFILES"
+	want.Files.S3.SecretKey = "files-s3-secret"
+	want.Files.S3.Insecure = true
+	want.Backup.Schedule = "hourly"
+	want.Backup.Recipients = []string{testRecipient}
+	want.Backup.Target = "s3://rampart-backups/prod"
+	want.Backup.S3.Endpoint = "127.0.0.1:9000"
+	want.Backup.S3.Region = "eu-central-1"
+	want.Backup.S3.AccessKey = "AKIAEXAMPLE"
+	want.Backup.S3.SecretKey = "s3-secret"
+	want.Backup.S3.Insecure = true
+	want.Backup.Retention.MinAge = 48 * time.Hour
+	want.Backup.Retention.Daily = 7
+	want.Backup.Retention.Weekly = 4
+	want.Backup.Retention.Monthly = 12
+	want.Backup.AlertWebhook = "https://hooks.example.com/T0/B0/xyz"
+	want.OIDC.AccessTokenTTL = 5 * time.Minute
+	want.OIDC.RefreshTokenTTL = 24 * time.Hour
+	want.OIDC.SigningKeyRotation = 48 * time.Hour
+	want.Gateway.Routes = []string{"/gw/kyc/ http://127.0.0.1:9000 scope=kyc.verify rate=5", "/gw/b/ unix:/run/b.sock"}
+	want.KYC.Matcher = "remote"
+	want.KYC.FaceThreshold = 0.7
+	want.KYC.MaxImageBytes = 5 << 20
+	want.KYC.MaxImagePixels = 20000000
+	want.KYC.FaceServiceDir = "/opt/rampart/faceservice"
+	want.KYC.Node = "/usr/bin/node"
+	want.KYC.RemoteEndpoint = "https://face.example.com"
+	want.KYC.RemoteKey = "face-key"
 
 	file := `data_dir: /var/lib/rampart
 database_url: postgres://rampart:pw@db:5432/rampart?sslmode=verify-full
@@ -220,24 +273,80 @@ smtp:
 sessions: {idle_timeout: 45m, lifetime: 8h}
 passwords: {memory_kib: 65536, iterations: 3, parallelism: 2, max_concurrent: 8}
 security: {contact: "https://example.com/security"}
+files:
+  max_size: 512MiB
+  store: s3
+  s3: {endpoint: "127.0.0.1:9100", bucket: rampart-files, region: eu-west-1, access_key: AKIAFILES, secret_key: files-s3-secret, insecure: true}
+backup:
+  schedule: hourly
+  recipients: [` + testRecipient + `]
+  target: s3://rampart-backups/prod
+  s3: {endpoint: "127.0.0.1:9000", region: eu-central-1, access_key: AKIAEXAMPLE, secret_key: s3-secret, insecure: true}
+  retention: {min_age: 48h, daily: 7, weekly: 4, monthly: 12}
+  alert_webhook: https://hooks.example.com/T0/B0/xyz
+oidc: {access_token_ttl: 5m, refresh_token_ttl: 24h, signing_key_rotation: 48h}
+gateway:
+  routes: ["/gw/kyc/ http://127.0.0.1:9000 scope=kyc.verify rate=5", "/gw/b/ unix:/run/b.sock"]
+kyc:
+  matcher: remote
+  face_threshold: 0.7
+  max_image_bytes: 5MiB
+  max_image_pixels: 20000000
+  faceservice_dir: /opt/rampart/faceservice
+  node: /usr/bin/node
+  remote_endpoint: https://face.example.com
+  remote_key: face-key
 `
 	// Mail and SMTP settings have no flags: they come from the file or the
 	// environment in every case.
 	smtpEnv := map[string]string{
-		"RAMPART_MAIL_FROM":                "noreply@example.com",
-		"RAMPART_SMTP_HOST":                "smtp.example.com",
-		"RAMPART_SMTP_PORT":                "465",
-		"RAMPART_SMTP_USERNAME":            "rampart",
-		"RAMPART_SMTP_PASSWORD":            "smtp-pw",
-		"RAMPART_SMTP_TLS_MODE":            "tls",
-		"RAMPART_SMTP_CA_FILE":             "/etc/rampart/smtp-ca.pem",
-		"RAMPART_SESSIONS_IDLE_TIMEOUT":    "45m",
-		"RAMPART_SESSIONS_LIFETIME":        "8h",
-		"RAMPART_PASSWORDS_MEMORY_KIB":     "65536",
-		"RAMPART_PASSWORDS_ITERATIONS":     "3",
-		"RAMPART_PASSWORDS_PARALLELISM":    "2",
-		"RAMPART_PASSWORDS_MAX_CONCURRENT": "8",
-		"RAMPART_SECURITY_CONTACT":         "https://example.com/security",
+		"RAMPART_MAIL_FROM":                 "noreply@example.com",
+		"RAMPART_SMTP_HOST":                 "smtp.example.com",
+		"RAMPART_SMTP_PORT":                 "465",
+		"RAMPART_SMTP_USERNAME":             "rampart",
+		"RAMPART_SMTP_PASSWORD":             "smtp-pw",
+		"RAMPART_SMTP_TLS_MODE":             "tls",
+		"RAMPART_SMTP_CA_FILE":              "/etc/rampart/smtp-ca.pem",
+		"RAMPART_SESSIONS_IDLE_TIMEOUT":     "45m",
+		"RAMPART_SESSIONS_LIFETIME":         "8h",
+		"RAMPART_PASSWORDS_MEMORY_KIB":      "65536",
+		"RAMPART_PASSWORDS_ITERATIONS":      "3",
+		"RAMPART_PASSWORDS_PARALLELISM":     "2",
+		"RAMPART_PASSWORDS_MAX_CONCURRENT":  "8",
+		"RAMPART_SECURITY_CONTACT":          "https://example.com/security",
+		"RAMPART_FILES_MAX_SIZE":            "536870912",
+		"RAMPART_FILES_STORE":               "s3",
+		"RAMPART_FILES_S3_ENDPOINT":         "127.0.0.1:9100",
+		"RAMPART_FILES_S3_BUCKET":           "rampart-files",
+		"RAMPART_FILES_S3_REGION":           "eu-west-1",
+		"RAMPART_FILES_S3_ACCESS_KEY":       "AKIAFILES",
+		"RAMPART_FILES_S3_SECRET_KEY":       "files-s3-secret",
+		"RAMPART_FILES_S3_INSECURE":         "true",
+		"RAMPART_BACKUP_SCHEDULE":           "hourly",
+		"RAMPART_BACKUP_RECIPIENTS":         testRecipient,
+		"RAMPART_BACKUP_TARGET":             "s3://rampart-backups/prod",
+		"RAMPART_BACKUP_S3_ENDPOINT":        "127.0.0.1:9000",
+		"RAMPART_BACKUP_S3_REGION":          "eu-central-1",
+		"RAMPART_BACKUP_S3_ACCESS_KEY":      "AKIAEXAMPLE",
+		"RAMPART_BACKUP_S3_SECRET_KEY":      "s3-secret",
+		"RAMPART_BACKUP_S3_INSECURE":        "true",
+		"RAMPART_BACKUP_RETENTION_MIN_AGE":  "48h",
+		"RAMPART_BACKUP_RETENTION_DAILY":    "7",
+		"RAMPART_BACKUP_RETENTION_WEEKLY":   "4",
+		"RAMPART_BACKUP_RETENTION_MONTHLY":  "12",
+		"RAMPART_BACKUP_ALERT_WEBHOOK":      "https://hooks.example.com/T0/B0/xyz",
+		"RAMPART_OIDC_ACCESS_TOKEN_TTL":     "5m",
+		"RAMPART_OIDC_REFRESH_TOKEN_TTL":    "24h",
+		"RAMPART_OIDC_SIGNING_KEY_ROTATION": "48h",
+		"RAMPART_GATEWAY_ROUTES":            "/gw/kyc/ http://127.0.0.1:9000 scope=kyc.verify rate=5,/gw/b/ unix:/run/b.sock",
+		"RAMPART_KYC_MATCHER":               "remote",
+		"RAMPART_KYC_FACE_THRESHOLD":        "0.7",
+		"RAMPART_KYC_MAX_IMAGE_BYTES":       "5MiB",
+		"RAMPART_KYC_MAX_IMAGE_PIXELS":      "20000000",
+		"RAMPART_KYC_FACESERVICE_DIR":       "/opt/rampart/faceservice",
+		"RAMPART_KYC_NODE":                  "/usr/bin/node",
+		"RAMPART_KYC_REMOTE_ENDPOINT":       "https://face.example.com",
+		"RAMPART_KYC_REMOTE_KEY":            "face-key",
 	}
 	env := map[string]string{
 		"RAMPART_DATA_DIR":                  "/var/lib/rampart",
@@ -416,6 +525,24 @@ func TestLoadReportsProblemsExactly(t *testing.T) {
 		{"an SMTP port out of range",
 			layers{file: "smtp:\n  port: 70000\n"},
 			[]string{`config file $FILE: line 2: smtp.port (RAMPART_SMTP_PORT): "70000" is above the maximum of 65535`}},
+		{"a backup schedule in another format",
+			layers{env: map[string]string{"RAMPART_BACKUP_SCHEDULE": "0 2 * * *"}},
+			[]string{`backup.schedule (RAMPART_BACKUP_SCHEDULE): "0 2 * * *" is not off, hourly or daily@HH:MM (like daily@02:00)`}},
+		{"a backup recipient that is not an age public key",
+			layers{env: map[string]string{"RAMPART_BACKUP_RECIPIENTS": "ssh-ed25519 AAAA"}},
+			[]string{"backup.recipients (RAMPART_BACKUP_RECIPIENTS): \"ssh-ed25519 AAAA\" is not an age X25519 recipient (age1...; `rampart backup keygen` makes one)"}},
+		{"a backup target URL of another scheme",
+			layers{env: map[string]string{"RAMPART_BACKUP_TARGET": "ftp://backups.example.com/x"}},
+			[]string{`backup.target (RAMPART_BACKUP_TARGET): "ftp://backups.example.com/x" is neither a directory nor an s3://bucket/prefix URL`}},
+		{"a plain-HTTP alert webhook to another host, never quoted",
+			layers{env: map[string]string{"RAMPART_BACKUP_ALERT_WEBHOOK": "http://hooks.example.com/secret-token"}},
+			[]string{`backup.alert_webhook (RAMPART_BACKUP_ALERT_WEBHOOK): the URL must be https (http only to a loopback host); the value is not shown: it may hold a token`}},
+		{"a gateway upstream that is not on this machine",
+			layers{env: map[string]string{"RAMPART_GATEWAY_ROUTES": "/gw/x/ http://10.0.0.5:80"}},
+			[]string{`gateway.routes (RAMPART_GATEWAY_ROUTES): "/gw/x/ http://10.0.0.5:80": the upstream "10.0.0.5" is not a loopback address; internal services are reached on 127.0.0.1, ::1 or a unix socket only`}},
+		{"a gateway route with an unknown option",
+			layers{env: map[string]string{"RAMPART_GATEWAY_ROUTES": "/gw/x/ unix:/run/x.sock scopes=a"}},
+			[]string{`gateway.routes (RAMPART_GATEWAY_ROUTES): "/gw/x/ unix:/run/x.sock scopes=a": unknown option "scopes=a" (use scope=, rate=, inject=)`}},
 		{"an SMTP TLS mode that does not exist",
 			layers{env: map[string]string{"RAMPART_SMTP_TLS_MODE": "ssl"}},
 			[]string{`smtp.tls_mode (RAMPART_SMTP_TLS_MODE): "ssl" is not one of: starttls, tls, none`}},

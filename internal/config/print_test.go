@@ -60,6 +60,47 @@ smtp:
   password: ""
   tls_mode: starttls
   ca_file: ""
+files:
+  max_size: 5GiB
+  store: database
+  s3:
+    endpoint: ""
+    bucket: ""
+    region: ""
+    access_key: ""
+    secret_key: ""
+    insecure: false
+backup:
+  schedule: daily@02:00
+  recipients: []
+  target: ""
+  s3:
+    endpoint: ""
+    region: ""
+    access_key: ""
+    secret_key: ""
+    insecure: false
+  retention:
+    min_age: 840h
+    daily: 3
+    weekly: 3
+    monthly: 3
+  alert_webhook: ""
+oidc:
+  access_token_ttl: 10m
+  refresh_token_ttl: 720h
+  signing_key_rotation: 720h
+gateway:
+  routes: []
+kyc:
+  matcher: "off"
+  face_threshold: 0.58
+  max_image_bytes: 10MiB
+  max_image_pixels: 40000000
+  faceservice_dir: ""
+  node: ""
+  remote_endpoint: ""
+  remote_key: ""
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
@@ -195,4 +236,33 @@ func FuzzRedactURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestWriteRedactedNeverPrintsTheFilesS3SecretKey(t *testing.T) {
+	c := Default()
+	c.Files.Store = "s3"
+	c.Files.S3.AccessKey = "AKIAFILES"
+	c.Files.S3.SecretKey = "wJalrXUtnFEMI-files-secret"
+	var b strings.Builder
+	if err := c.WriteRedacted(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "wJalrXUtnFEMI") || !strings.Contains(out, "    secret_key: '[REDACTED]'\n") {
+		t.Errorf("files.s3.secret_key is not redacted:\n%s", out)
+	}
+}
+
+func TestWriteRedactedNeverPrintsBackupSecrets(t *testing.T) {
+	c := Default()
+	c.Backup.S3.SecretKey = "s3-secret-value-9f2"
+	c.Backup.AlertWebhook = "https://hooks.example.com/services/T0/B0/webhook-token-77"
+	var b strings.Builder
+	if err := c.WriteRedacted(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3-secret-value-9f2", "webhook-token-77"} {
+		if strings.Contains(b.String(), secret) {
+			t.Errorf("output contains %q:\n%s", secret, b.String())
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"filippo.io/age"
 )
 
 // Group selects which settings a sub-command offers as flags.
@@ -164,6 +166,105 @@ func table(c *Config) []setting {
 		{path: "smtp.ca_file", env: "RAMPART_SMTP_CA_FILE", group: GroupServer,
 			usage: "PEM file of CA certificates trusted for the SMTP server instead of the system roots (a private CA); empty means the system roots",
 			val:   &stringValue{p: &c.SMTP.CAFile, typ: "path"}},
+		{path: "files.max_size", env: "RAMPART_FILES_MAX_SIZE", group: GroupServer,
+			usage: "largest file accepted, in bytes or with a unit (512MiB, 5GiB); larger uploads get 413",
+			val:   &sizeValue{p: &c.Files.MaxSize, min: 1, max: 1 << 40}},
+		{path: "files.store", env: "RAMPART_FILES_STORE", group: GroupServer,
+			usage: "where new files' encrypted parts go: database (the default: one snapshot holds everything) or s3 (files.s3.*); existing files stay where they were written",
+			val:   &stringValue{p: &c.Files.Store, typ: "database|s3", check: oneOf("database", "s3")}},
+		{path: "files.s3.endpoint", env: "RAMPART_FILES_S3_ENDPOINT", group: GroupServer,
+			usage: "host[:port] of the S3-compatible service for files (required with files.store s3)",
+			val:   &stringValue{p: &c.Files.S3.Endpoint, typ: "host[:port]", check: optional(checkHostPort)}},
+		{path: "files.s3.bucket", env: "RAMPART_FILES_S3_BUCKET", group: GroupServer,
+			usage: "bucket for file parts, which must exist (required with files.store s3); objects are <org id>/<file id>/<part>",
+			val:   &stringValue{p: &c.Files.S3.Bucket, typ: "bucket", check: optional(checkBucket)}},
+		{path: "files.s3.region", env: "RAMPART_FILES_S3_REGION", group: GroupServer,
+			usage: "S3 region of files.s3.bucket; empty lets the client find it",
+			val:   &stringValue{p: &c.Files.S3.Region, typ: "text"}},
+		{path: "files.s3.access_key", env: "RAMPART_FILES_S3_ACCESS_KEY", group: GroupServer,
+			usage: "S3 access key id for files",
+			val:   &stringValue{p: &c.Files.S3.AccessKey, typ: "text"}},
+		{path: "files.s3.secret_key", env: "RAMPART_FILES_S3_SECRET_KEY", group: GroupServer, secret: true,
+			usage: "S3 secret access key for files",
+			val:   &secretValue{p: &c.Files.S3.SecretKey}},
+		{path: "files.s3.insecure", env: "RAMPART_FILES_S3_INSECURE", group: GroupServer,
+			usage: "talk plain HTTP to files.s3.endpoint; only allowed for a loopback endpoint (a local MinIO, tests)",
+			val:   &boolValue{p: &c.Files.S3.Insecure}},
+		{path: "backup.schedule", env: "RAMPART_BACKUP_SCHEDULE", group: GroupData,
+			usage: "when serve takes a backup by itself: off, hourly (on the hour) or daily@HH:MM (server's local time)",
+			val:   &stringValue{p: &c.Backup.Schedule, typ: "off|hourly|daily@HH:MM", check: checkBackupSchedule}},
+		{path: "backup.recipients", env: "RAMPART_BACKUP_RECIPIENTS", group: GroupData,
+			usage: "age X25519 recipients (age1..., comma-separated) backups are encrypted to; `rampart backup keygen` makes one",
+			val:   &listValue{p: &c.Backup.Recipients, typ: "age recipient", check: checkAgeRecipient}},
+		{path: "backup.target", env: "RAMPART_BACKUP_TARGET", group: GroupData,
+			usage: "where backups go: a directory (best on another disk) or s3://bucket/prefix; empty means <data_dir>/backups",
+			val:   &stringValue{p: &c.Backup.Target, typ: "path|s3 URL", check: optional(checkBackupTarget)}},
+		{path: "backup.s3.endpoint", env: "RAMPART_BACKUP_S3_ENDPOINT", group: GroupData,
+			usage: "host[:port] of the S3-compatible service; empty means s3.amazonaws.com",
+			val:   &stringValue{p: &c.Backup.S3.Endpoint, typ: "host[:port]", check: optional(checkHostPort)}},
+		{path: "backup.s3.region", env: "RAMPART_BACKUP_S3_REGION", group: GroupData,
+			usage: "S3 region; empty lets the client find it",
+			val:   &stringValue{p: &c.Backup.S3.Region, typ: "text"}},
+		{path: "backup.s3.access_key", env: "RAMPART_BACKUP_S3_ACCESS_KEY", group: GroupData,
+			usage: "S3 access key id",
+			val:   &stringValue{p: &c.Backup.S3.AccessKey, typ: "text"}},
+		{path: "backup.s3.secret_key", env: "RAMPART_BACKUP_S3_SECRET_KEY", group: GroupData, secret: true,
+			usage: "S3 secret access key",
+			val:   &secretValue{p: &c.Backup.S3.SecretKey}},
+		{path: "backup.s3.insecure", env: "RAMPART_BACKUP_S3_INSECURE", group: GroupData,
+			usage: "talk plain HTTP to backup.s3.endpoint; only allowed for a loopback endpoint (a local MinIO, tests)",
+			val:   &boolValue{p: &c.Backup.S3.Insecure}},
+		{path: "backup.retention.min_age", env: "RAMPART_BACKUP_RETENTION_MIN_AGE", group: GroupData,
+			usage: "pruning keeps every backup younger than this (840h = 35 days)",
+			val:   &durationValue{p: &c.Backup.Retention.MinAge}},
+		{path: "backup.retention.daily", env: "RAMPART_BACKUP_RETENTION_DAILY", group: GroupData,
+			usage: "pruning also keeps the newest backup of each of the last N days with backups",
+			val:   &intValue{p: &c.Backup.Retention.Daily, min: 0, max: 10000}},
+		{path: "backup.retention.weekly", env: "RAMPART_BACKUP_RETENTION_WEEKLY", group: GroupData,
+			usage: "... and of each of the last N ISO weeks",
+			val:   &intValue{p: &c.Backup.Retention.Weekly, min: 0, max: 10000}},
+		{path: "backup.retention.monthly", env: "RAMPART_BACKUP_RETENTION_MONTHLY", group: GroupData,
+			usage: "... and of each of the last N months",
+			val:   &intValue{p: &c.Backup.Retention.Monthly, min: 0, max: 10000}},
+		{path: "backup.alert_webhook", env: "RAMPART_BACKUP_ALERT_WEBHOOK", group: GroupData, secret: true,
+			usage: "https URL (http only to loopback) a failed backup, prune, verify or drill is POSTed to as JSON {event,error,time}; empty means log only",
+			val:   &secretValue{p: &c.Backup.AlertWebhook, check: optional(checkWebhookURL)}},
+		{path: "oidc.access_token_ttl", env: "RAMPART_OIDC_ACCESS_TOKEN_TTL", group: GroupServer,
+			usage: "lifetime of OAuth access tokens (JWTs; at least 1s)",
+			val:   &durationValue{p: &c.OIDC.AccessTokenTTL, min: time.Second}},
+		{path: "oidc.refresh_token_ttl", env: "RAMPART_OIDC_REFRESH_TOKEN_TTL", group: GroupServer,
+			usage: "lifetime of OAuth refresh tokens (rotated on every use; at least 1m)",
+			val:   &durationValue{p: &c.OIDC.RefreshTokenTTL, min: time.Minute}},
+		{path: "oidc.signing_key_rotation", env: "RAMPART_OIDC_SIGNING_KEY_ROTATION", group: GroupServer,
+			usage: "how long a token signing key signs before a new one replaces it (at least 1h)",
+			val:   &durationValue{p: &c.OIDC.SigningKeyRotation, min: time.Hour}},
+		{path: "gateway.routes", env: "RAMPART_GATEWAY_ROUTES", group: GroupServer,
+			usage: `API gateway routes, each "PREFIX UPSTREAM [scope=S]... [rate=N] [inject=SECRET_ID:HEADER]" with UPSTREAM http://127.0.0.1:PORT or unix:/PATH (comma-separated)`,
+			val:   &listValue{p: &c.Gateway.Routes, typ: "route", check: checkGatewayRoute}},
+		{path: "kyc.matcher", env: "RAMPART_KYC_MATCHER", group: GroupServer,
+			usage: "identity verification's face matcher: off (POST /api/v1/kyc/verifications answers 503), embedded (the Node face service in kyc.faceservice_dir) or remote (kyc.remote_*)",
+			val:   &stringValue{p: &c.KYC.Matcher, typ: "off|embedded|remote", check: oneOf("off", "embedded", "remote")}},
+		{path: "kyc.face_threshold", env: "RAMPART_KYC_FACE_THRESHOLD", group: GroupServer,
+			usage: "face score (0 to 1) at or above which a document photo and a selfie are taken for the same person",
+			val:   &floatValue{p: &c.KYC.FaceThreshold, min: 0, max: 1}},
+		{path: "kyc.max_image_bytes", env: "RAMPART_KYC_MAX_IMAGE_BYTES", group: GroupServer,
+			usage: "largest document or selfie image accepted (larger: 413); images are held in memory only",
+			val:   &sizeValue{p: &c.KYC.MaxImageBytes, min: 1024, max: 64 << 20}},
+		{path: "kyc.max_image_pixels", env: "RAMPART_KYC_MAX_IMAGE_PIXELS", group: GroupServer,
+			usage: "most pixels (width x height, read from the header before decoding) an image may have",
+			val:   &intValue{p: &c.KYC.MaxImagePixels, min: 1, max: 200_000_000}},
+		{path: "kyc.faceservice_dir", env: "RAMPART_KYC_FACESERVICE_DIR", group: GroupServer,
+			usage: "directory of the embedded face service (server.js, after npm ci), for kyc.matcher embedded",
+			val:   &stringValue{p: &c.KYC.FaceServiceDir, typ: "path"}},
+		{path: "kyc.node", env: "RAMPART_KYC_NODE", group: GroupServer,
+			usage: "Node.js 20+ binary that runs the face service; empty looks node up in PATH",
+			val:   &stringValue{p: &c.KYC.Node, typ: "path"}},
+		{path: "kyc.remote_endpoint", env: "RAMPART_KYC_REMOTE_ENDPOINT", group: GroupServer,
+			usage: "https base URL of a face-verification API with the Azure Face detect/verify shapes, for kyc.matcher remote",
+			val:   &stringValue{p: &c.KYC.RemoteEndpoint, typ: "URL", check: optional(checkHTTPSURL)}},
+		{path: "kyc.remote_key", env: "RAMPART_KYC_REMOTE_KEY", group: GroupServer, secret: true,
+			usage: "API key of kyc.remote_endpoint (sent as Ocp-Apim-Subscription-Key)",
+			val:   &secretValue{p: &c.KYC.RemoteKey}},
 	}
 }
 
@@ -255,10 +356,18 @@ func (v *intValue) field() any       { return v.p }
 // it. The value itself is read from the Config field.
 type secretValue struct {
 	p *string
+	// check, when set, must word its problem without quoting the value.
+	check func(string) string
 }
 
 func (v *secretValue) set(raw []string) string {
-	*v.p = strings.Join(raw, ",")
+	s := strings.Join(raw, ",")
+	if v.check != nil {
+		if problem := v.check(s); problem != "" {
+			return problem
+		}
+	}
+	*v.p = s
 	return ""
 }
 
@@ -271,6 +380,25 @@ func (v *secretValue) String() string {
 func (v *secretValue) yaml() any        { return v.String() }
 func (v *secretValue) typeName() string { return "secret" }
 func (v *secretValue) field() any       { return v.p }
+
+// boolValue is a true/false setting.
+type boolValue struct {
+	p *bool
+}
+
+func (v *boolValue) set(raw []string) string {
+	s := strings.Join(raw, ",")
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not true or false", s)
+	}
+	*v.p = b
+	return ""
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(*v.p) }
+func (v *boolValue) yaml() any        { return *v.p }
+func (v *boolValue) typeName() string { return "bool" }
+func (v *boolValue) field() any       { return v.p }
 
 // durationValue is a Go duration setting ("30s", "5m", "1h30m"). A zero min
 // means the duration must be greater than 0.
@@ -551,4 +679,159 @@ func checkContact(s string) string {
 		return ""
 	}
 	return fmt.Sprintf("%q is not a mailto: or https: URI", s)
+}
+
+// checkBackupSchedule accepts off, hourly and daily@HH:MM (the same rules
+// as backup.ParseSchedule, which this package cannot import).
+func checkBackupSchedule(s string) string {
+	if s == "off" || s == "hourly" {
+		return ""
+	}
+	if hm, ok := strings.CutPrefix(s, "daily@"); ok && len(hm) == 5 && hm[2] == ':' {
+		h, err1 := strconv.Atoi(hm[:2])
+		m, err2 := strconv.Atoi(hm[3:])
+		if err1 == nil && err2 == nil && h >= 0 && h < 24 && m >= 0 && m < 60 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not off, hourly or daily@HH:MM (like daily@02:00)", s)
+}
+
+// checkAgeRecipient accepts an age X25519 recipient (a public key).
+func checkAgeRecipient(s string) string {
+	if _, err := age.ParseX25519Recipient(s); err != nil {
+		return fmt.Sprintf("%q is not an age X25519 recipient (age1...; `rampart backup keygen` makes one)", s)
+	}
+	return ""
+}
+
+// checkBackupTarget accepts s3://bucket[/prefix] or a path (anything that
+// is not a URL of another scheme).
+func checkBackupTarget(s string) string {
+	if hasPrefixFold(s, "s3://") {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Sprintf("%q is not s3://bucket or s3://bucket/prefix", s)
+		}
+		return ""
+	}
+	if i := strings.Index(s, "://"); i > 0 {
+		return fmt.Sprintf("%q is neither a directory nor an s3://bucket/prefix URL", s)
+	}
+	return ""
+}
+
+// checkHostPort accepts host or host:port.
+func checkHostPort(s string) string {
+	if ok, _ := checkAddr(s); ok {
+		if h, _, _ := net.SplitHostPort(s); h != "" {
+			return ""
+		}
+	}
+	if checkHost(s) == "" {
+		return ""
+	}
+	return fmt.Sprintf("%q is not a host or host:port", s)
+}
+
+// checkWebhookURL accepts an https URL, or http to a loopback host. The
+// value may hold a token, so the problem never quotes it.
+func checkWebhookURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "the value is not an absolute URL (not shown: it may hold a token)"
+	}
+	if u.Scheme == "https" {
+		return ""
+	}
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if ip, err := netip.ParseAddr(h); h == "localhost" || (err == nil && ip.IsLoopback()) {
+			return ""
+		}
+	}
+	return "the URL must be https (http only to a loopback host); the value is not shown: it may hold a token"
+}
+
+// GatewayRoute is one parsed gateway.routes item.
+type GatewayRoute struct {
+	Prefix       string   // path prefix, starting and ending with "/"
+	Upstream     string   // http://LOOPBACK:PORT[/PATH] or unix:/ABSOLUTE/PATH
+	Scopes       []string // every one is required
+	RateLimit    float64  // calls per second per client; 0 means unlimited
+	InjectSecret string   // credential-vault secret id, or ""
+	InjectHeader string   // header the secret's value is sent in
+}
+
+// ParseGatewayRoute parses "PREFIX UPSTREAM [scope=S]... [rate=N]
+// [inject=SECRET_ID:HEADER]". Upstreams must be loopback or Unix sockets:
+// the gateway fronts internal services only.
+func ParseGatewayRoute(s string) (GatewayRoute, string) {
+	f := strings.Fields(s)
+	q := strconv.Quote(s)
+	if len(f) < 2 {
+		return GatewayRoute{}, q + ` is not "PREFIX UPSTREAM [scope=S]... [rate=N] [inject=SECRET_ID:HEADER]"`
+	}
+	r := GatewayRoute{Prefix: f[0], Upstream: f[1], Scopes: []string{}}
+	if !strings.HasPrefix(r.Prefix, "/") || !strings.HasSuffix(r.Prefix, "/") || len(r.Prefix) < 3 || strings.ContainsAny(r.Prefix, "?#%* ") {
+		return r, q + ": the prefix must be a path that starts and ends with / (like /gw/kyc/)"
+	}
+	if strings.HasPrefix(r.Prefix, "/api/") || strings.HasPrefix(r.Prefix, "/oauth/") || strings.HasPrefix(r.Prefix, "/.well-known/") {
+		return r, q + ": the prefix must not be under /api/, /oauth/ or /.well-known/"
+	}
+	if path, ok := strings.CutPrefix(r.Upstream, "unix:"); ok {
+		if !strings.HasPrefix(path, "/") {
+			return r, q + ": a unix: upstream needs an absolute socket path"
+		}
+	} else {
+		u, err := url.Parse(r.Upstream)
+		if err != nil || u.Scheme != "http" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return r, q + ": the upstream must be http://127.0.0.1:PORT (or another loopback address) or unix:/PATH"
+		}
+		host := u.Hostname()
+		if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+			return r, q + ": the upstream " + strconv.Quote(host) + " is not a loopback address; internal services are reached on 127.0.0.1, ::1 or a unix socket only"
+		}
+	}
+	for _, opt := range f[2:] {
+		k, v, _ := strings.Cut(opt, "=")
+		switch k {
+		case "scope":
+			if v == "" {
+				return r, q + ": scope= needs a value"
+			}
+			r.Scopes = append(r.Scopes, v)
+		case "rate":
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || n <= 0 || n > 1e6 {
+				return r, q + ": rate must be a number of calls per second above 0"
+			}
+			r.RateLimit = n
+		case "inject":
+			id, h, ok := strings.Cut(v, ":")
+			if !ok || id == "" || h == "" || strings.ContainsAny(h, " \t:") {
+				return r, q + ": inject must be SECRET_ID:HEADER"
+			}
+			r.InjectSecret, r.InjectHeader = id, h
+		default:
+			return r, q + ": unknown option " + strconv.Quote(opt) + " (use scope=, rate=, inject=)"
+		}
+	}
+	return r, ""
+}
+
+func checkGatewayRoute(s string) string {
+	_, problem := ParseGatewayRoute(s)
+	return problem
+}
+
+// GatewayRoutes returns the parsed gateway.routes (validated on load).
+func (c Config) GatewayRoutes() []GatewayRoute {
+	out := make([]GatewayRoute, 0, len(c.Gateway.Routes))
+	for _, s := range c.Gateway.Routes {
+		if r, problem := ParseGatewayRoute(s); problem == "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

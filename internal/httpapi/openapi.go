@@ -15,7 +15,9 @@ import (
 	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/identity"
+	"github.com/rampart-platform/rampart/internal/oidc"
 	"github.com/rampart-platform/rampart/internal/password"
+	"github.com/rampart-platform/rampart/internal/secrets"
 )
 
 // openAPIPath is where the OpenAPI 3.1 document of the whole API is served.
@@ -229,6 +231,9 @@ type opDoc struct {
 	params      map[string]string // path parameter -> description
 	query       []oaParameter
 	body        *oaSchema // the JSON request body; nil when the route reads none
+	// bodyContent documents a request body that is not JSON (a file
+	// upload), by media type.
+	bodyContent map[string]*oaSchema
 	answers     []opAnswer
 	// errors lists the error statuses that the route's shape does not
 	// imply. Implied are: 400 with a body; 401 and 403 when authenticated;
@@ -245,12 +250,16 @@ const (
 	tagMembers  = "members"
 	tagRoles    = "roles"
 	tagRecords  = "records"
+	tagSecrets  = "secrets"
+	tagClients  = "clients"
+	tagFiles    = "files"
 	tagSessions = "sessions"
 	tagPolicy   = "policy"
 	tagAudit    = "audit"
 	tagInvites  = "invites"
 	tagPlatform = "platform"
 	tagSystem   = "system"
+	tagKYC      = "kyc"
 )
 
 func openAPITags() []oaTag {
@@ -260,12 +269,16 @@ func openAPITags() []oaTag {
 		{tagMembers, "The organization's members and their roles."},
 		{tagRoles, "Built-in and custom roles: named sets of permissions."},
 		{tagRecords, "Collections of encrypted JSON records."},
+		{tagFiles, "Encrypted files, stand-alone or attached to records: streamed upload and download, byte ranges."},
+		{tagClients, "OAuth 2.0 / OpenID Connect clients of the organization; the provider itself is at /.well-known/openid-configuration and /oauth/."},
+		{tagSecrets, "The credential vault: third-party passwords, API keys and OAuth tokens, stored encrypted; values are write-only for people."},
 		{tagSessions, "Signed-in browsers and clients, and revoking them."},
 		{tagPolicy, "The organization's password and two-factor policy."},
 		{tagAudit, "The organization's tamper-evident audit log."},
 		{tagInvites, "Inviting people into the organization by email, and redeeming an invitation."},
 		{tagPlatform, "Platform operators: the first-start bootstrap and creating organizations."},
 		{tagSystem, "Health, readiness, disclosure policy and this document."},
+		{tagKYC, "Identity verification: an identity document's MRZ and a face match against a selfie; nothing is stored."},
 	}
 }
 
@@ -551,6 +564,139 @@ func operationDocs() map[string]opDoc {
 			errors:      []int{400, 404, 412},
 		},
 
+		"POST /api/v1/secrets": {
+			id: "createSecret", tag: tagSecrets, summary: "Store a credential",
+			description: "Stores a password, API key or OAuth token for another service, encrypted with the organization's " +
+				"key and bound to the secret's id and version. The answer is metadata only: the value is never shown " +
+				"again to people. `metadata` is NOT secret (stored in clear, shown to every holder of secrets.manage): " +
+				"field names or values that look like credentials are refused. A name is unique among the organization's " +
+				"secrets that are not revoked (409).",
+			permissions: []authz.Permission{authz.SecretsManage},
+			body:        oaRef("SecretRequest"),
+			answers:     []opAnswer{oaOK(201, "The secret's metadata (never its value).", oaRef("Secret"))},
+			errors:      []int{409},
+		},
+		"GET /api/v1/secrets": {
+			id: "listSecrets", tag: tagSecrets, summary: "List credentials (metadata only)",
+			description: "Oldest first, one page at a time; revoked and expired secrets included unless `status` filters them. " +
+				"Never any value.",
+			permissions: []authz.Permission{authz.SecretsManage},
+			query: []oaParameter{
+				{Name: "status", In: "query", Schema: oaEnum("", secrets.StatusActive, secrets.StatusExpired, secrets.StatusRevoked),
+					Description: "Only secrets in this state."},
+				{Name: "limit", In: "query", Schema: &oaSchema{Type: "integer", Minimum: oaInt64(1), Maximum: oaInt64(secrets.MaxLimit)},
+					Description: "Secrets per page (default 50)."},
+				{Name: "cursor", In: "query", Schema: oaString(""), Description: "The `next_cursor` of the previous page."},
+			},
+			answers: []opAnswer{oaOK(200, "One page of secrets' metadata.", oaRef("SecretPage"))},
+			errors:  []int{400},
+		},
+		"GET /api/v1/secrets/{id}": {
+			id: "getSecret", tag: tagSecrets, summary: "Get a credential's metadata",
+			description: "Metadata only, also for a revoked or expired secret; never the value.",
+			permissions: []authz.Permission{authz.SecretsManage},
+			params:      idParam("secret"),
+			answers:     []opAnswer{oaOK(200, "The secret's metadata.", oaRef("Secret"))},
+			errors:      []int{404},
+		},
+		"PUT /api/v1/secrets/{id}/value": {
+			id: "rotateSecret", tag: tagSecrets, summary: "Give a credential a new value",
+			description: "Stores a new value of the secret's type as a new version; the old ciphertext is overwritten. " +
+				"`expires_at` replaces the expiry; an expired secret needs one to be renewed.",
+			permissions: []authz.Permission{authz.SecretsManage},
+			params:      idParam("secret"),
+			body:        oaRef("SecretValueRequest"),
+			answers: []opAnswer{oaOK(200, "The secret's new metadata (never its value).", oaRef("Secret")),
+				{status: 410, description: "The secret was revoked (its value destroyed), or expired and no new `expires_at` was given.", body: oaRef("Error")}},
+			errors: []int{404, 409},
+		},
+		"PUT /api/v1/secrets/{id}/metadata": {
+			id: "updateSecretMetadata", tag: tagSecrets, summary: "Replace a credential's metadata",
+			description: "Replaces the whole metadata object (send `{}` to clear it); the value and version do not change. " +
+				"Metadata is NOT secret: credential-like names and values are refused. A revoked secret keeps the metadata " +
+				"it had (410).",
+			permissions: []authz.Permission{authz.SecretsManage},
+			params:      idParam("secret"),
+			body:        oaRef("SecretMetadataRequest"),
+			answers: []opAnswer{oaOK(200, "The secret's metadata.", oaRef("Secret")),
+				{status: 410, description: "The secret was revoked.", body: oaRef("Error")}},
+			errors: []int{404, 409},
+		},
+		"POST /api/v1/secrets/{id}/reveal": {
+			id: "revealSecret", tag: tagSecrets, summary: "Read a credential's value (services only)",
+			description: "Answers the value to a non-interactive caller holding secrets.use: an API token or OAuth client " +
+				"(`Authorization: Bearer`). A signed-in session is refused (403), whatever its roles: values are " +
+				"write-only for people. `purpose` (1 to 200 characters) is required and written to the audit log as " +
+				"`secret.reveal`, with the secret's id and version, never the value; refused reads of an existing secret " +
+				"are audited too. The answer has `Cache-Control: no-store`. Prefer the API gateway, which injects the " +
+				"value into the upstream call so it never leaves the platform.",
+			permissions: []authz.Permission{authz.SecretsUse},
+			params:      idParam("secret"),
+			body:        oaRef("SecretRevealRequest"),
+			answers: []opAnswer{{status: 200, description: "The value.", body: oaRef("SecretValue"),
+				headers: map[string]oaHeader{"Cache-Control": {Description: "`no-store`: no cache may keep the value.", Schema: oaString("")}}},
+				{status: 410, description: "The secret was revoked (its value destroyed) or has expired: it can never be read again.", body: oaRef("Error")}},
+			errors: []int{404},
+		},
+		"DELETE /api/v1/secrets/{id}": {
+			id: "revokeSecret", tag: tagSecrets, summary: "Revoke a credential",
+			description: "Destroys the value at once: the ciphertext is erased in the same transaction that marks the " +
+				"secret revoked and writes `secret.revoke` to the audit log, and a tombstone makes a restore of an older " +
+				"backup erase it again. The metadata stays (status `revoked`) and the name is free for a replacement. " +
+				"Reveal and new values then answer 410.",
+			permissions: []authz.Permission{authz.SecretsManage},
+			params:      idParam("secret"),
+			answers: []opAnswer{oaOK(200, "The revoked secret's metadata.", oaRef("Secret")),
+				{status: 410, description: "The secret was already revoked.", body: oaRef("Error")}},
+			errors: []int{404},
+		},
+
+		"POST /api/v1/clients": {
+			id: "createClient", tag: tagClients, summary: "Register an OAuth client",
+			description: "Registers a client in the caller's organization. With `redirect_uris` it defaults to the " +
+				"authorization code flow (with refresh tokens), without to `client_credentials`. Redirect URIs are matched " +
+				"exactly and must be https (http only on a loopback address). A public client has no secret and must use " +
+				"PKCE with S256; a first-party client skips the consent screen. The secret of a confidential client is in " +
+				"this answer only: it is stored as a hash. Written to the audit log as `oauth.client.create`.",
+			permissions: []authz.Permission{authz.ClientsManage},
+			body:        oaRef("ClientRequest"),
+			answers:     []opAnswer{oaOK(201, "The client and, for a confidential client, its secret (shown once).", oaRef("ClientCreated"))},
+			errors:      []int{400},
+		},
+		"GET /api/v1/clients": {
+			id: "listClients", tag: tagClients, summary: "List OAuth clients",
+			description: "Every client of the organization, revoked ones included, oldest first; never a secret.",
+			permissions: []authz.Permission{authz.ClientsManage},
+			answers:     []opAnswer{oaOK(200, "The clients.", oaRef("ClientList"))},
+		},
+		"GET /api/v1/clients/{id}": {
+			id: "getClient", tag: tagClients, summary: "Get an OAuth client",
+			permissions: []authz.Permission{authz.ClientsManage},
+			params:      idParam("client"),
+			answers:     []opAnswer{oaOK(200, "The client.", oaRef("Client"))},
+			errors:      []int{404},
+		},
+		"DELETE /api/v1/clients/{id}": {
+			id: "revokeClient", tag: tagClients, summary: "Revoke an OAuth client",
+			description: "Disables the client: it can no longer authenticate, and its refresh and access tokens stop working " +
+				"at once (the gateway and introspection check). Written to the audit log as `oauth.client.revoke`.",
+			permissions: []authz.Permission{authz.ClientsManage},
+			params:      idParam("client"),
+			answers:     []opAnswer{oaOK(200, "The revoked client.", oaRef("Client"))},
+			errors:      []int{404},
+		},
+
+		"POST /api/v1/clients/registration-tokens": {
+			id: "createRegistrationToken", tag: tagClients, summary: "Make an initial access token for client registration",
+			description: "An RFC 7591 initial access token for the caller's organization: whoever holds it may register one " +
+				"client at `POST /oauth/register` (Authorization: Bearer), with the standard OpenID scopes and at most the " +
+				"`scopes` listed here. Single use, expires after `expires_in_seconds` (at most 7 days); the token is in this " +
+				"answer only. Written to the audit log as `oauth.registration_token.create`.",
+			permissions: []authz.Permission{authz.ClientsManage},
+			body:        oaRef("RegistrationTokenRequest"),
+			answers:     []opAnswer{oaOK(201, "The token (shown once).", oaRef("RegistrationToken"))},
+			errors:      []int{400},
+		},
 		"GET /api/v1/audit": {
 			id: "searchAudit", tag: tagAudit, summary: "Search the audit log",
 			description: "The organization's audit entries, newest first, one page at a time: pass `next_cursor` " +
@@ -571,6 +717,14 @@ func operationDocs() map[string]opDoc {
 			answers: []opAnswer{oaOK(200, "One page of entries.", oaRef("AuditPage"))},
 			errors:  []int{400},
 		},
+
+		"POST /api/v1/files":          uploadFileDoc(),
+		"GET /api/v1/files":           listFilesDoc(),
+		"GET /api/v1/files/{id}":      downloadFileDoc(),
+		"GET /api/v1/files/{id}/meta": fileMetaDoc(),
+		"DELETE /api/v1/files/{id}":   deleteFileDoc(),
+
+		"POST /api/v1/kyc/verifications": verifyIdentityDoc(),
 
 		"POST /api/v1/invites": {
 			id: "createInvite", tag: tagInvites, summary: "Invite someone by email",
@@ -781,6 +935,12 @@ func (doc *oaDocument) add(method, pattern string, auth authMode, d opDoc, inTab
 	if d.body != nil {
 		op.RequestBody = &oaRequestBody{Required: true, Content: map[string]oaMediaType{"application/json": {Schema: d.body}}}
 	}
+	if d.bodyContent != nil {
+		op.RequestBody = &oaRequestBody{Required: true, Content: map[string]oaMediaType{}}
+		for ct, schema := range d.bodyContent {
+			op.RequestBody.Content[ct] = oaMediaType{Schema: schema}
+		}
+	}
 	for _, a := range d.answers {
 		r := oaResponse{Description: a.description, Headers: a.headers}
 		if a.body != nil {
@@ -812,7 +972,7 @@ func oaErrorStatuses(method string, auth authMode, d opDoc, inTable bool) []int 
 	for _, s := range d.errors {
 		set[s] = true
 	}
-	if d.body != nil {
+	if d.body != nil || d.bodyContent != nil {
 		set[http.StatusBadRequest] = true // decode refuses bad JSON and unknown fields
 	}
 	if auth != public {
@@ -923,8 +1083,10 @@ func oaErrorMeaning(status int) string {
 }
 
 func openAPIComponents() oaComponents {
+	schemas := openAPISchemas()
+	maps.Copy(schemas, kycSchemas())
 	c := oaComponents{
-		Schemas:   openAPISchemas(),
+		Schemas:   schemas,
 		Responses: map[string]oaResponse{},
 		SecuritySchemes: map[string]oaSecurityScheme{
 			schemeSession: {Type: "apiKey", In: "cookie", Name: SessionCookie,
@@ -1091,6 +1253,92 @@ func openAPISchemas() map[string]*oaSchema {
 			"items":       oaArray(oaRef("Record"), ""),
 			"next_cursor": oaString("Pass back as `cursor` for the next page; absent on the last page."),
 		}, "items"),
+		"ClientRequest": oaObject("", oaProps{
+			"name":          &oaSchema{Type: "string", MinLength: oaInt(1), MaxLength: oaInt(100), Description: "Shown on the consent screen."},
+			"redirect_uris": oaArray(oaFormat("uri", ""), "Exact redirect URIs (at most 10): https, or http on a loopback address; no fragment."),
+			"public":        oaBool("A browser or native app without a secret (PKCE S256 required)."),
+			"first_party":   oaBool("The platform's own application: no consent screen."),
+			"grant_types":   oaArray(oaEnum("", oidc.GrantAuthorizationCode, oidc.GrantRefreshToken, oidc.GrantClientCredentials), ""),
+			"scopes":        oaArray(oaString(""), "Scopes the client may ask for besides openid, profile, email and offline_access."),
+		}, "name"),
+		"Client": oaObject("A registered OAuth client; never its secret.", oaProps{
+			"id":              oaFormat("uuid", "The client_id."),
+			"organization_id": oaFormat("uuid", ""),
+			"name":            oaString(""),
+			"public":          oaBool(""),
+			"first_party":     oaBool(""),
+			"redirect_uris":   oaArray(oaString(""), ""),
+			"grant_types":     oaArray(oaString(""), ""),
+			"scopes":          oaArray(oaString(""), ""),
+			"created_at":      oaTime(""),
+			"revoked_at":      oaTime("Present once revoked."),
+		}, "id", "organization_id", "name", "public", "first_party", "redirect_uris", "grant_types", "scopes", "created_at"),
+		"ClientCreated": oaObject("", oaProps{
+			"client":        oaRef("Client"),
+			"client_secret": oaString("Present for a confidential client, in this answer only."),
+		}, "client"),
+		"ClientList": oaObject("", oaProps{"items": oaArray(oaRef("Client"), "")}, "items"),
+		"RegistrationTokenRequest": oaObject("", oaProps{
+			"expires_in_seconds": &oaSchema{Type: "integer", Minimum: oaInt64(1), Maximum: oaInt64(int64(oidc.MaxRegistrationTokenTTL.Seconds()))},
+			"scopes":             oaArray(oaString(""), "Custom scopes the registered client may have."),
+		}, "expires_in_seconds"),
+		"RegistrationToken": oaObject("", oaProps{
+			"id":         oaFormat("uuid", ""),
+			"token":      oaString("The initial access token (rit_...), shown once."),
+			"scopes":     oaArray(oaString(""), ""),
+			"expires_at": oaTime(""),
+		}, "id", "token", "scopes", "expires_at"),
+		"SecretRequest": oaObject("", oaProps{
+			"name": &oaSchema{Type: "string", MinLength: oaInt(1), MaxLength: oaInt(secrets.MaxNameLength),
+				Description: "Letters, digits, spaces and . _ - : / @, starting with a letter or digit."},
+			"type":       oaRef("SecretType"),
+			"value":      oaRef("SecretValueData"),
+			"metadata":   oaRef("SecretMetadata"),
+			"expires_at": oaTime("Optional, in the future: afterwards the value can no longer be read."),
+		}, "name", "type", "value"),
+		"SecretType": oaEnum("password and api_key take a JSON string; oauth_token a JSON object with at least access_token.",
+			string(secrets.Password), string(secrets.APIKey), string(secrets.OAuthToken)),
+		"SecretValueData": {Description: "A JSON string (password, api_key; at most 16 KiB) or, for oauth_token, an object with " +
+			"`access_token` and optionally `refresh_token`, `token_type`, `expiry` (RFC 3339), `expires_in`, `scope` and other members."},
+		"SecretMetadata": &oaSchema{Type: "object", Description: "NOT secret: facts such as description, username or url, stored in " +
+			"clear and returned to every holder of secrets.manage. At most 32 fields of strings, numbers, booleans or null, 4 KiB.",
+			AdditionalProperties: true},
+		"SecretValueRequest": oaObject("", oaProps{
+			"value":      oaRef("SecretValueData"),
+			"expires_at": oaTime("Optional: the new expiry, in the future."),
+		}, "value"),
+		"SecretMetadataRequest": oaObject("", oaProps{
+			"metadata": oaRef("SecretMetadata"),
+		}, "metadata"),
+		"SecretRevealRequest": oaObject("", oaProps{
+			"purpose": &oaSchema{Type: "string", MinLength: oaInt(1), MaxLength: oaInt(secrets.MaxPurposeLength),
+				Description: "Why the value is needed; written to the audit log."},
+		}, "purpose"),
+		"Secret": oaObject("A stored credential's metadata; never its value.", oaProps{
+			"id":           oaFormat("uuid", ""),
+			"name":         oaString(""),
+			"type":         oaRef("SecretType"),
+			"status":       oaEnum("", secrets.StatusActive, secrets.StatusExpired, secrets.StatusRevoked),
+			"version":      &oaSchema{Type: "integer", Minimum: oaInt64(1), Description: "Grows by one with every new value."},
+			"metadata":     oaRef("SecretMetadata"),
+			"created_at":   oaTime(""),
+			"created_by":   oaString("Who created it, such as `user:<id>`."),
+			"updated_at":   oaTime(""),
+			"expires_at":   oaTime("Absent: never expires."),
+			"revoked_at":   oaTime("Present once revoked."),
+			"last_used_at": oaTime("The last reveal or use by a service."),
+		}, "id", "name", "type", "status", "version", "metadata", "created_at", "created_by", "updated_at"),
+		"SecretPage": oaObject("One page of secrets.", oaProps{
+			"items":       oaArray(oaRef("Secret"), ""),
+			"next_cursor": oaString("Pass back as `cursor` for the next page; absent on the last page."),
+		}, "items"),
+		"SecretValue": oaObject("A credential's value, for a service.", oaProps{
+			"id":      oaFormat("uuid", ""),
+			"name":    oaString(""),
+			"type":    oaRef("SecretType"),
+			"version": &oaSchema{Type: "integer", Minimum: oaInt64(1)},
+			"value":   oaRef("SecretValueData"),
+		}, "id", "name", "type", "version", "value"),
 		"Role": oaObject("A role: a named set of permissions.", oaProps{
 			"name":        oaString(""),
 			"builtin":     oaBool("Built-in roles cannot be changed."),
@@ -1160,6 +1408,9 @@ func openAPISchemas() map[string]*oaSchema {
 			"items":       oaArray(oaRef("AuditRecord"), ""),
 			"next_cursor": oaString("Present when there are older entries: pass it as `cursor`."),
 		}, "items"),
+
+		"File":     fileSchema(),
+		"FilePage": filePageSchema(),
 
 		"InviteRequest": oaObject("", oaProps{
 			"email": oaFormat("email", "The invitee's address."),

@@ -69,6 +69,26 @@ func apiRoutes() []route {
 		{"PATCH", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.patchRecord }},
 		{"DELETE", "/api/v1/collections/{name}/records/{id}", active, func(a *api) http.HandlerFunc { return a.deleteRecord }},
 
+		{"POST", "/api/v1/secrets", active, func(a *api) http.HandlerFunc { return a.createSecret }},
+		{"GET", "/api/v1/secrets", active, func(a *api) http.HandlerFunc { return a.listSecrets }},
+		{"GET", "/api/v1/secrets/{id}", active, func(a *api) http.HandlerFunc { return a.getSecret }},
+		{"PUT", "/api/v1/secrets/{id}/value", active, func(a *api) http.HandlerFunc { return a.rotateSecret }},
+		{"PUT", "/api/v1/secrets/{id}/metadata", active, func(a *api) http.HandlerFunc { return a.updateSecretMetadata }},
+		{"POST", "/api/v1/secrets/{id}/reveal", active, func(a *api) http.HandlerFunc { return a.revealSecret }},
+		{"DELETE", "/api/v1/secrets/{id}", active, func(a *api) http.HandlerFunc { return a.revokeSecret }},
+
+		{"POST", "/api/v1/clients", active, func(a *api) http.HandlerFunc { return a.createClient }},
+		{"GET", "/api/v1/clients", active, func(a *api) http.HandlerFunc { return a.listClients }},
+		{"GET", "/api/v1/clients/{id}", active, func(a *api) http.HandlerFunc { return a.getClient }},
+		{"DELETE", "/api/v1/clients/{id}", active, func(a *api) http.HandlerFunc { return a.revokeClient }},
+		{"POST", "/api/v1/clients/registration-tokens", active, func(a *api) http.HandlerFunc { return a.createRegistrationToken }},
+
+		{"POST", "/api/v1/files", active, func(a *api) http.HandlerFunc { return a.uploadFile }},
+		{"GET", "/api/v1/files", active, func(a *api) http.HandlerFunc { return a.listFiles }},
+		{"GET", "/api/v1/files/{id}", active, func(a *api) http.HandlerFunc { return a.downloadFile }},
+		{"GET", "/api/v1/files/{id}/meta", active, func(a *api) http.HandlerFunc { return a.fileMeta }},
+		{"DELETE", "/api/v1/files/{id}", active, func(a *api) http.HandlerFunc { return a.deleteFile }},
+
 		{"POST", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.createInvite }},
 		{"GET", "/api/v1/invites", active, func(a *api) http.HandlerFunc { return a.listInvites }},
 		{"DELETE", "/api/v1/invites/{id}", active, func(a *api) http.HandlerFunc { return a.revokeInvite }},
@@ -84,6 +104,8 @@ func apiRoutes() []route {
 		{"POST", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.requestOrgDeletion }},
 		{"GET", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.getOrgDeletion }},
 		{"DELETE", "/api/v1/organization/deletion", active, func(a *api) http.HandlerFunc { return a.cancelOrgDeletion }},
+
+		{"POST", "/api/v1/kyc/verifications", active, func(a *api) http.HandlerFunc { return a.verifyIdentity }},
 	}
 }
 
@@ -91,7 +113,10 @@ func apiRoutes() []route {
 // their own limit (a file upload streams up to the configured file size).
 // Every other route, and every request the table does not match, is
 // capped at maxBody.
-var bodyLimits = map[string]func(a *api) int64{}
+var bodyLimits = map[string]func(a *api) int64{
+	"POST /api/v1/files":             (*api).uploadLimit,
+	"POST /api/v1/kyc/verifications": (*api).kycLimit,
+}
 
 // routes registers the table on mux. Every state-changing route, public or
 // not, passes the cross-origin check (CSRF, including login CSRF): browsers

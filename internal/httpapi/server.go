@@ -9,9 +9,13 @@ import (
 
 	"github.com/rampart-platform/rampart/internal/audit"
 	"github.com/rampart-platform/rampart/internal/errs"
+	"github.com/rampart-platform/rampart/internal/files"
 	"github.com/rampart-platform/rampart/internal/identity"
+	"github.com/rampart-platform/rampart/internal/kyc"
+	"github.com/rampart-platform/rampart/internal/oidc"
 	"github.com/rampart-platform/rampart/internal/perimeter"
 	"github.com/rampart-platform/rampart/internal/records"
+	"github.com/rampart-platform/rampart/internal/secrets"
 	"github.com/rampart-platform/rampart/internal/store"
 )
 
@@ -39,6 +43,26 @@ type Deps struct {
 	// OrgDeletion deletes tenants (owner request, operator confirmation);
 	// nil answers those routes with 503.
 	OrgDeletion OrganizationDeleter
+	// Secrets is the credential vault; nil answers its routes with 503.
+	Secrets *secrets.Service
+	// Files is the encrypted file store; nil answers its routes with 503.
+	Files *files.Service
+	// KYC is identity verification; nil answers its route with 503.
+	KYC *kyc.Service
+	// OAuth is the OpenID provider, for /api/v1/clients; nil answers those
+	// routes with 503.
+	OAuth *oidc.Provider
+	// Extra mounts handlers of other packages (the OpenID provider, the
+	// API gateway) behind the same perimeter.
+	Extra []Mount
+}
+
+// Mount is a handler served under an http.ServeMux pattern, with the
+// perimeter and a body limit (0 means maxBody).
+type Mount struct {
+	Pattern   string
+	Handler   http.Handler
+	BodyLimit int64
 }
 
 // api holds what the handlers share.
@@ -50,6 +74,10 @@ type api struct {
 	db              *store.DB
 	orgs            OrganizationCreator
 	orgDelete       OrganizationDeleter
+	secrets         *secrets.Service
+	oauth           *oidc.Provider
+	files           *files.Service
+	kyc             *kyc.Service
 	csrf            *http.CrossOriginProtection
 	sessionLifetime time.Duration
 }
@@ -70,7 +98,18 @@ func NewHandler(d Deps) http.Handler {
 	mux.HandleFunc("GET /.well-known/security.txt", securityTxt(d.PublicURL, d.SecurityContact))
 	mux.HandleFunc("GET "+openAPIPath, openAPIHandler(d.Version, d.Log))
 	a := &api{log: d.Log, id: d.Identity, records: d.Records, auditLog: d.Audit, db: d.DB, orgs: d.Organizations, orgDelete: d.OrgDeletion, csrf: http.NewCrossOriginProtection(), sessionLifetime: d.SessionLifetime}
+	a.secrets = d.Secrets
+	a.oauth = d.OAuth
+	a.files = d.Files
+	a.kyc = d.KYC
 	a.routes(mux)
+	for _, m := range d.Extra {
+		limit := m.BodyLimit
+		if limit <= 0 {
+			limit = maxBody
+		}
+		mux.Handle(m.Pattern, perimeter.LimitBody(limit, m.Handler))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.Log, errs.E(errs.NotFound, "httpapi", "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})
