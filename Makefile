@@ -3,7 +3,7 @@
 # 1.26.10 fixes, so every target builds with 1.26.10 (fetched by the go command).
 export GOTOOLCHAIN := go1.26.10
 
-.PHONY: run build test bench lint gosec vulncheck tools check
+.PHONY: run build test faceservice bench lint gosec vulncheck tools check
 
 run:
 	go run ./cmd/rampart serve
@@ -16,8 +16,17 @@ build:
 # The whole test suite: unit and integration tests on real SQLite and the
 # PostgreSQL test database (RAMPART_TEST_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/test), with the race detector.
-test:
+# The embedded face matcher's tests need its Node packages (pinned in
+# internal/kyc/faceservice/package-lock.json): installed first when Node.js
+# is there; without Node.js those tests skip.
+test: faceservice
 	go test -race -count=1 -timeout 20m ./...
+
+faceservice:
+	@if command -v node >/dev/null && [ ! -f internal/kyc/faceservice/node_modules/@vladmandic/face-api/package.json ]; then \
+		command -v npm >/dev/null || { echo "make: Node.js is installed but npm is not: apt-get install npm"; exit 1; }; \
+		cd internal/kyc/faceservice && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 # Micro-benchmarks; results and commands are recorded in docs/benchmarks.md.
 bench:
