@@ -49,6 +49,7 @@ const (
 // page is what every sign-in template gets.
 type page struct {
 	Title, ClientName, Error, Message string
+	SignedInAs                        string // the console session's email, offered as "continue as"
 	RequestID, CSRF                   string
 	Organization, Email               string
 	Scopes                            []string
@@ -131,8 +132,53 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.render(w, http.StatusOK, "login", page{Title: "Sign in", ClientName: c.Name, RequestID: a.id, CSRF: csrfToken(w, r),
-		Organization: p.orgSlug(r.Context(), a.orgID), Email: a.params.LoginHint})
+	pg := page{Title: "Sign in", ClientName: c.Name, RequestID: a.id, CSRF: csrfToken(w, r),
+		Organization: p.orgSlug(r.Context(), a.orgID), Email: a.params.LoginHint}
+	if who, ok := p.consoleSession(r, a); ok {
+		pg.SignedInAs = who.Email
+	}
+	p.render(w, http.StatusOK, "login", pg)
+}
+
+// consoleSessionCookie is the console's and API's session cookie
+// (httpapi.SessionCookie; that package imports this one).
+const consoleSessionCookie = "__Host-rampart_session"
+
+// consoleSession returns the browser's signed-in Rampart session when it
+// can answer this request: fully signed in (second factor done), in the
+// client's organization, and the application did not ask for a fresh
+// sign-in (prompt=login).
+func (p *Provider) consoleSession(r *http.Request, a *authRequest) (identity.Authenticated, bool) {
+	if slices.Contains(a.params.Prompt, "login") {
+		return identity.Authenticated{}, false
+	}
+	ck, err := r.Cookie(consoleSessionCookie)
+	if err != nil {
+		return identity.Authenticated{}, false
+	}
+	who, err := p.identity.AuthenticateSession(r.Context(), ck.Value)
+	if err != nil || who.State != identity.SessionActive || who.Principal.OrgID != a.orgID {
+		return identity.Authenticated{}, false
+	}
+	return who, true
+}
+
+// continueSubmit signs in with the browser's console session ("Continue
+// as ..."), which stays signed in: it is the person's, not this flow's.
+func (p *Provider) continueSubmit(w http.ResponseWriter, r *http.Request) {
+	if !p.formOK(w, r) {
+		return
+	}
+	a, c, ok := p.pending(w, r, r.PostFormValue("authRequestID"))
+	if !ok {
+		return
+	}
+	who, ok := p.consoleSession(r, a)
+	if !ok {
+		p.message(w, http.StatusUnauthorized, "Sign-in expired", "Your Rampart session has ended. Go back to the application and sign in again.")
+		return
+	}
+	p.completeLogin(w, r, a, c, who, []string{"pwd"})
 }
 
 // formOK parses a sign-in form and checks its CSRF token.
@@ -241,6 +287,14 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 		p.message(w, http.StatusUnauthorized, "Sign-in expired", "Go back to the application and sign in again.")
 		return
 	}
+	p.completeLogin(w, r, a, c, who, amr)
+}
+
+// completeLogin records who signed in on the request, then asks for
+// consent or sends the browser back to the library's callback.
+func (p *Provider) completeLogin(w http.ResponseWriter, r *http.Request, a *authRequest, c Client, who identity.Authenticated, amr []string) {
+	ctx := r.Context()
+	var err error
 	if who.Principal.OrgID != a.orgID {
 		p.message(w, http.StatusForbidden, "Wrong organization", "This application belongs to another organization than your account.")
 		return

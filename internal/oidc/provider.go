@@ -173,6 +173,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET "+PathLogin, p.loginPage)
 	mux.Handle("POST "+PathLogin, csrf.Handler(http.HandlerFunc(p.loginSubmit)))
 	mux.Handle("POST "+PathLoginMFA, csrf.Handler(http.HandlerFunc(p.mfaSubmit)))
+	mux.Handle("POST "+PathLogin+"/session", csrf.Handler(http.HandlerFunc(p.continueSubmit)))
 	mux.Handle("POST "+PathConsent, csrf.Handler(http.HandlerFunc(p.consentSubmit)))
 	mux.HandleFunc("GET "+PathLogin+"/signed-out", p.signedOut)
 	mux.HandleFunc("GET "+PathStatic+"style.css", serveCSS)
