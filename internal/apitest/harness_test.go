@@ -34,7 +34,10 @@ type instance struct {
 }
 
 // start runs a fresh instance on d until the test ends.
-func start(t *testing.T, d store.Dialect) *instance {
+func start(t *testing.T, d store.Dialect) *instance { return startWith(t, d, nil) }
+
+// startWith is start with settings changed by change (nil: the defaults).
+func startWith(t testing.TB, d store.Dialect, change func(*config.Config)) *instance {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
@@ -42,6 +45,9 @@ func start(t *testing.T, d store.Dialect) *instance {
 	cfg.Listen.HTTP = config.ListenOff
 	if d == store.Postgres {
 		cfg.DatabaseURL = testutil.FreshPostgresSchema(t)
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := logx.New(logs, logx.Options{Format: "json", Level: slog.LevelDebug})
@@ -64,7 +70,11 @@ func start(t *testing.T, d store.Dialect) *instance {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
-	return &instance{t: t, base: srv.URL(), data: srv.Data(), pool: pool, logs: logs}
+	in := &instance{base: srv.URL(), data: srv.Data(), pool: pool, logs: logs}
+	if tt, ok := t.(*testing.T); ok {
+		in.t = tt
+	}
+	return in
 }
 
 // client is one user agent with its own cookie jar.

@@ -7,17 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -31,58 +27,12 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/rampart-platform/rampart/internal/app"
 	"github.com/rampart-platform/rampart/internal/config"
 	"github.com/rampart-platform/rampart/internal/identity"
-	"github.com/rampart-platform/rampart/internal/logx"
 	"github.com/rampart-platform/rampart/internal/oidc"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/testutil"
 )
-
-// startWith is start with changed settings.
-func startWith(t testing.TB, d store.Dialect, change func(*config.Config)) *instance {
-	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.Listen.HTTPS = "127.0.0.1:0"
-	cfg.Listen.HTTP = config.ListenOff
-	if d == store.Postgres {
-		cfg.DatabaseURL = testutil.FreshPostgresSchema(t)
-	}
-	change(&cfg)
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	log := logx.New(logs, logx.Options{Format: "json", Level: slog.LevelInfo})
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := app.Start(ctx, cfg, log, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	pemBytes, err := os.ReadFile(filepath.Join(cfg.DataDir, "tls", "dev-cert.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &instance{base: srv.URL(), data: srv.Data(), logs: logs}
-	if tt, ok := t.(*testing.T); ok {
-		in.t = tt
-	}
-	in.pool = newPool(pemBytes)
-	return in
-}
-
-func newPool(pemBytes []byte) *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	return pool
-}
 
 // upstream is a test service behind the gateway; it counts what reaches it.
 type upstream struct {
