@@ -65,6 +65,43 @@ type Gateway struct {
 	db      *store.DB
 	log     *slog.Logger
 	now     func() time.Time
+
+	// refused bounds, per client address, the calls without a valid
+	// token that are verified and audited: past refusedRate a second
+	// (burst refusedBurst) the gateway answers 429 at once, without a
+	// signature check or an audit entry, so a flood of bad tokens can
+	// neither fill the audit log nor burn CPU.
+	refusedMu sync.Mutex
+	refused   map[string]*rate.Limiter
+}
+
+const (
+	refusedRate  = 5
+	refusedBurst = 20
+)
+
+// refusalsLeft reports whether ip may still be answered (and audited)
+// for a call without a valid token.
+func (g *Gateway) refusalsLeft(ip string, now time.Time) bool {
+	g.refusedMu.Lock()
+	defer g.refusedMu.Unlock()
+	l := g.refused[ip]
+	return l == nil || l.TokensAt(now) >= 1
+}
+
+// countRefusal spends one of ip's refusals.
+func (g *Gateway) countRefusal(ip string, now time.Time) {
+	g.refusedMu.Lock()
+	defer g.refusedMu.Unlock()
+	l := g.refused[ip]
+	if l == nil {
+		if g.refused == nil || len(g.refused) > 100_000 {
+			g.refused = map[string]*rate.Limiter{} // bounded memory; buckets refill anyway
+		}
+		l = rate.NewLimiter(refusedRate, refusedBurst)
+		g.refused[ip] = l
+	}
+	l.AllowN(now, 1)
 }
 
 type route struct {
@@ -192,10 +229,27 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
 		return
 	}
+	ip := clientIP(r)
+	if !g.refusalsLeft(ip, start) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many calls without a valid token; slow down")
+		return
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	var claims oidc.AccessClaims
 	reason := g.serve(sw, r, rt, &claims)
+	if reason == "no_token" || reason == "invalid_token" {
+		g.countRefusal(ip, start)
+	}
 	g.record(r, rt, claims, sw.status, g.now().Sub(start), reason)
+}
+
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
 }
 
 // serve authenticates, authorises and forwards; it returns why a call was
@@ -308,10 +362,7 @@ func (g *Gateway) record(r *http.Request, rt *route, c oidc.AccessClaims, status
 			actor = "user:" + c.Subject
 		}
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
+	ip := clientIP(r)
 	details := map[string]any{"route": rt.Prefix, "method": r.Method, "status": status, "duration_ms": d.Milliseconds(), "client_id": c.ClientID}
 	if reason != "" {
 		details["reason"] = reason

@@ -200,3 +200,54 @@ func TestGatewayInjectsASecretHeader(t *testing.T) {
 		t.Fatalf("missing secret: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// TestGatewayBoundsUnauthenticatedFloods: an address sending calls without
+// a valid token is answered and audited up to a burst, then refused with
+// 429 without a signature check or an audit entry, so it cannot fill the
+// audit log; valid tokens from another address are unaffected.
+func TestGatewayBoundsUnauthenticatedFloods(t *testing.T) {
+	var s seen
+	up := httptest.NewServer(s.handler())
+	defer up.Close()
+	db := testutil.OpenDB(t, store.SQLite)
+	k := testutil.NewKernel(t, db, time.Now)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	g, err := New([]Route{{Prefix: "/gw/echo/", Upstream: up.URL, Scopes: []string{"echo.read"}}}, fakeVerifier{}, nil, k.Audit, db, nil,
+		func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := func() int {
+		var n int
+		if err := db.Read(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+			return tx.QueryRow(ctx, "SELECT COUNT(*) FROM audit_events WHERE action = 'gateway.call'").Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	statuses := map[int]int{}
+	for range 100 {
+		statuses[call(g, "/gw/echo/x", "bad", nil, nil).Code]++
+	}
+	if statuses[401] != refusedBurst || statuses[429] != 100-refusedBurst {
+		t.Fatalf("statuses for 100 bad tokens: %v, want %d x 401 then 429", statuses, refusedBurst)
+	}
+	if n := entries(); n != refusedBurst {
+		t.Fatalf("audit entries after the flood: %d, want %d", n, refusedBurst)
+	}
+	// A caller elsewhere with a good token still gets through.
+	r := httptest.NewRequest("GET", "/gw/echo/x", nil)
+	r.RemoteAddr = "10.9.8.7:1234"
+	r.Header.Set("Authorization", "Bearer good-svc")
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Fatalf("good token from another address: %d", w.Code)
+	}
+	// The bucket refills.
+	now = now.Add(time.Second)
+	if c := call(g, "/gw/echo/x", "bad", nil, nil).Code; c != 401 {
+		t.Fatalf("a second later: %d, want 401", c)
+	}
+}
