@@ -31,8 +31,10 @@ const IdentityHeader = "X-Rampart-Identity"
 type AssertionVerifier struct {
 	Issuer   string // the deployment's public URL with a trailing "/"
 	Audience string // the gateway route prefix, e.g. "/gw/kyc/"
-	// Keys returns the gateway's public keys; see JWKSFromFile, JWKSFromURL.
-	Keys func(ctx context.Context) (jose.JSONWebKeySet, error)
+	// Keys returns the gateway's public keys, given the key id the
+	// assertion names (a source may refetch for an id it has not seen: the
+	// gateway key rotated); see JWKSFromFile, JWKSFromURL.
+	Keys func(ctx context.Context, kid string) (jose.JSONWebKeySet, error)
 	Now  func() time.Time
 }
 
@@ -59,7 +61,10 @@ func (v *AssertionVerifier) Principal(r *http.Request) (authz.Principal, error) 
 	if err != nil {
 		return authz.Principal{}, bad
 	}
-	keys, err := v.Keys(r.Context())
+	if len(tok.Headers) != 1 {
+		return authz.Principal{}, bad
+	}
+	keys, err := v.Keys(r.Context(), tok.Headers[0].KeyID)
 	if err != nil {
 		return authz.Principal{}, errs.E(errs.Unavailable, op, "the gateway's keys cannot be loaded", err)
 	}
@@ -86,8 +91,8 @@ func (v *AssertionVerifier) Principal(r *http.Request) (authz.Principal, error) 
 
 // JWKSFromFile reads a JWKS file on every call (it is small, and a
 // rotated key is then picked up at once).
-func JWKSFromFile(path string) func(context.Context) (jose.JSONWebKeySet, error) {
-	return func(context.Context) (jose.JSONWebKeySet, error) {
+func JWKSFromFile(path string) func(context.Context, string) (jose.JSONWebKeySet, error) {
+	return func(context.Context, string) (jose.JSONWebKeySet, error) {
 		var set jose.JSONWebKeySet
 		b, err := os.ReadFile(path) // #nosec G304 -- operator-configured path
 		if err != nil {
@@ -97,17 +102,30 @@ func JWKSFromFile(path string) func(context.Context) (jose.JSONWebKeySet, error)
 	}
 }
 
-// JWKSFromURL fetches the JWKS and caches it for five minutes.
-func JWKSFromURL(url string, client *http.Client) func(context.Context) (jose.JSONWebKeySet, error) {
+// jwksMaxAge is how long fetched gateway keys are used without asking
+// again; jwksMinRefetch bounds how often an unknown key id makes the
+// source fetch early (a rotated gateway key), so forged ids cannot turn
+// every request into a fetch.
+var (
+	jwksMaxAge     = 5 * time.Minute
+	jwksMinRefetch = 10 * time.Second
+)
+
+// JWKSFromURL fetches the JWKS and caches it for five minutes, fetching
+// early (at most every ten seconds) when an assertion names a key id the
+// cached set lacks, so a rotated gateway key is picked up at once.
+func JWKSFromURL(url string, client *http.Client) func(context.Context, string) (jose.JSONWebKeySet, error) {
 	var (
 		mu      sync.Mutex
 		cached  jose.JSONWebKeySet
 		fetched time.Time
 	)
-	return func(ctx context.Context) (jose.JSONWebKeySet, error) {
+	return func(ctx context.Context, kid string) (jose.JSONWebKeySet, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Since(fetched) < 5*time.Minute {
+		age := time.Since(fetched)
+		known := kid == "" || len(cached.Key(kid)) > 0
+		if age < jwksMaxAge && (known || age < jwksMinRefetch) {
 			return cached, nil
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
