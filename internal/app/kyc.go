@@ -18,7 +18,8 @@ func OpenKYC(ctx context.Context, d *Data) (*kyc.Service, func(), error) {
 	)
 	switch cfg.Matcher {
 	case "embedded":
-		e, err := facematch.StartEmbedded(ctx, facematch.EmbeddedConfig{
+		// Supervised: a crashed face service is restarted on the next use.
+		e, err := facematch.StartSupervised(ctx, facematch.EmbeddedConfig{
 			Node: cfg.Node, ServiceDir: cfg.FaceServiceDir, Log: d.Log,
 			MaxBytes: kyc.BodyLimit(kycLimits(d)),
 		})

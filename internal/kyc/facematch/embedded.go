@@ -155,6 +155,13 @@ func (e *Embedded) Health(ctx context.Context) error {
 	return nil
 }
 
+// exitErr says why the child exited (nil while it runs).
+func (e *Embedded) exitErr() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
 // PID is the child's process id (tests inspect its open files).
 func (e *Embedded) PID() int { return e.cmd.Process.Pid }
 
