@@ -274,6 +274,27 @@ func filesScenarios(t *testing.T, in *instance) {
 		if a.status != 404 || a.raw != strings.Replace(b.raw, b.body["error"].(map[string]any)["request_id"].(string), a.body["error"].(map[string]any)["request_id"].(string), 1) {
 			t.Fatalf("foreign record: %d %s vs %d %s", a.status, a.raw, b.status, b.raw)
 		}
+		// Deleting the record deletes its attachments, parts and all, and
+		// audits each; a standalone file stays.
+		alone := member.uploadRaw("alone.txt", "text/plain", []byte("alone"), nil)
+		member.expect(204, "DELETE", "/api/v1/collections/cases/records/"+recID, nil)
+		for _, id := range []string{att.body["id"].(string), q.body["id"].(string)} {
+			member.expect(404, "GET", "/api/v1/files/"+id, nil)
+			var rows, parts, audited int
+			err := in.data.DB.Read(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+				if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM files WHERE id = ?", id).Scan(&rows); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM file_chunks WHERE file_id = ?", id).Scan(&parts); err != nil {
+					return err
+				}
+				return tx.QueryRow(ctx, "SELECT COUNT(*) FROM audit_events WHERE action = 'file.delete' AND target = ?", "file:"+id).Scan(&audited)
+			})
+			if err != nil || rows != 0 || parts != 0 || audited != 1 {
+				t.Fatalf("attachment %s after its record was deleted: %d rows, %d parts, %d audit entries, %v", id, rows, parts, audited, err)
+			}
+		}
+		member.expect(200, "GET", "/api/v1/files/"+alone.body["id"].(string)+"/meta", nil)
 	})
 	t.Run("a tampered part is an error, never data", func(t *testing.T) {
 		for _, c := range []struct {

@@ -51,6 +51,8 @@ func openFiles(ctx context.Context, cfg config.Config, d *Data) (*files.Service,
 	// Organization deletion removes the rows in its own transaction; this
 	// removes the parts kept outside the database (S3) afterwards.
 	d.orgPurgers = append(d.orgPurgers, svc.PurgeOrg)
+	// A record's attachments are deleted with it.
+	d.Records.OnDelete(svc.DeleteAttached)
 	return svc, nil
 }
 

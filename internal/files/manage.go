@@ -61,6 +61,62 @@ func (s *Service) Delete(ctx context.Context, p authz.Principal, id string) erro
 	return nil
 }
 
+// DeleteAttached is the records service's delete hook: inside the
+// transaction that deletes a record, every file attached to it is marked
+// deleted and audited (file.delete, reason "record deleted"); the returned
+// function removes their parts after the commit (a crash in between is
+// finished by the janitor, like an interrupted Delete). Deleting the
+// record is the authority: no files.write is asked for.
+func (s *Service) DeleteAttached(ctx context.Context, tx *store.Tx, p authz.Principal, collection, record string) (func(), error) {
+	const op = "files.DeleteAttached"
+	type doomed struct {
+		id, store   string
+		size, parts int64
+	}
+	var files []doomed
+	rows, err := tx.Query(ctx, "SELECT id, store, size, parts FROM files WHERE org_id = ? AND collection = ? AND record_id = ? AND state = ?",
+		p.OrgID, collection, record, stateComplete)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	for rows.Next() {
+		var f doomed
+		if err := rows.Scan(&f.id, &f.store, &f.size, &f.parts); err != nil {
+			_ = rows.Close()
+			return nil, dbErr(op, err)
+		}
+		files = append(files, f)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	for _, f := range files {
+		if _, err := tx.Exec(ctx, "UPDATE files SET state = ? WHERE org_id = ? AND id = ?", stateDeleting, p.OrgID, f.id); err != nil {
+			return nil, dbErr(op, err)
+		}
+		if _, err := s.audit.Append(ctx, tx, audit.Event{Org: p.OrgID, Actor: actorOf(p), Action: "file.delete", Target: "file:" + f.id,
+			Outcome: audit.Success, Details: map[string]any{"id": f.id, "size": f.size, "parts": f.parts, "store": f.store,
+				"collection": collection, "record": record, "reason": "record deleted"}}); err != nil {
+			return nil, err
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	return func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		for _, f := range files {
+			// A failure leaves the row in state deleting: invisible, and
+			// finished by the janitor.
+			_ = s.removeFile(rctx, p.OrgID, f.id, s.stores[f.store])
+		}
+	}, nil
+}
+
 // removeFile deletes a file's parts, then its row.
 func (s *Service) removeFile(ctx context.Context, org, id string, st blob.Store) error {
 	const op = "files.remove"

@@ -280,7 +280,12 @@ func (s *Service) Delete(ctx context.Context, p authz.Principal, collection, id 
 	if err := s.precheck(ctx, p, op, collection, id); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	// What the delete hooks leave for after the commit runs here, in the
+	// caller's goroutine: it may write (SQLite's single writer runs the
+	// commit hooks and would wait on itself).
+	var afters []func()
+	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		afters = afters[:0]
 		r, err := loadRecord(ctx, tx, op, p.OrgID, collection, id)
 		if err != nil {
 			return err
@@ -294,7 +299,25 @@ func (s *Service) Delete(ctx context.Context, p authz.Principal, collection, id 
 		if _, err := tx.Exec(ctx, "DELETE FROM record_index WHERE org_id = ? AND collection = ? AND record_id = ?", p.OrgID, collection, id); err != nil {
 			return dbErr(op, err)
 		}
-		_, err = s.audit.Append(ctx, tx, event(p, "record.delete", "record:"+collection+"/"+id, auditDetails(collection, id, r.version, nil)))
-		return err
+		if _, err = s.audit.Append(ctx, tx, event(p, "record.delete", "record:"+collection+"/"+id, auditDetails(collection, id, r.version, nil))); err != nil {
+			return err
+		}
+		for _, h := range s.onDelete {
+			after, err := h(ctx, tx, p, collection, id)
+			if err != nil {
+				return err
+			}
+			if after != nil {
+				afters = append(afters, after)
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, after := range afters {
+		after()
+	}
+	return nil
 }

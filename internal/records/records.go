@@ -70,6 +70,7 @@ type Service struct {
 	now   func() time.Time
 
 	indexKeys sync.Map // org id -> []byte blind-index key
+	onDelete  []DeleteHook
 	schemas   sync.Map // sha256 of schema text -> *jsonschema.Schema
 }
 
@@ -104,3 +105,13 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // ForgetOrg drops what the service caches for org (its blind-index key),
 // after the organization was deleted.
 func (s *Service) ForgetOrg(org string) { s.indexKeys.Delete(org) }
+
+// DeleteHook runs inside the transaction that deletes a record, after the
+// record is gone; a non-nil after runs once that transaction committed, in
+// the deleting caller's goroutine (so it may write to the database).
+// The files service registers one so a record's attachments go with it.
+type DeleteHook func(ctx context.Context, tx *store.Tx, p authz.Principal, collection, id string) (after func(), err error)
+
+// OnDelete registers h. Call it while wiring the application, before the
+// service is used.
+func (s *Service) OnDelete(h DeleteHook) { s.onDelete = append(s.onDelete, h) }
