@@ -2,10 +2,8 @@ package files
 
 import (
 	"context"
-	"encoding/base64"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/audit"
@@ -238,29 +236,6 @@ func (s *Service) PurgeOrg(ctx context.Context, org string) error {
 	})
 }
 
-// cursor is the position after the last file of a page (keyset pagination
-// on created_at, id).
-func encodeCursor(createdAt int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt, 10) + ":" + id))
-}
-
-func decodeCursor(op, s string) (int64, string, error) {
-	bad := errs.E(errs.Invalid, op, "cursor is not one this server issued")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return 0, "", bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || !validID(id) {
-		return 0, "", bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return 0, "", bad
-	}
-	return n, id, nil
-}
-
 // List returns a page of the organization's files, oldest first: with
 // opts.Collection, the files attached to that collection's records
 // (files.read on it); without, every file (files.read on every
@@ -286,12 +261,12 @@ func (s *Service) List(ctx context.Context, p authz.Principal, opts ListOptions)
 		args = append(args, opts.Collection)
 	}
 	if opts.Cursor != "" {
-		at, id, err := decodeCursor(op, opts.Cursor)
+		c, err := store.DecodeCursor(op, opts.Cursor, validID)
 		if err != nil {
 			return Page{}, err
 		}
 		q += " AND (created_at > ? OR (created_at = ? AND id > ?))"
-		args = append(args, at, at, id)
+		args = append(args, c.CreatedAt, c.CreatedAt, c.ID)
 	}
 	q += " ORDER BY created_at, id LIMIT ?"
 	args = append(args, limit+1)
@@ -318,7 +293,7 @@ func (s *Service) List(ctx context.Context, p authz.Principal, opts ListOptions)
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = encodeCursor(last.createdAt, last.id)
+		page.NextCursor = store.Cursor{CreatedAt: last.createdAt, ID: last.id}.Encode()
 	}
 	for _, r := range rows {
 		f, _, err := s.open(ctx, op, p.OrgID, r)

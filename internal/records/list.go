@@ -2,45 +2,14 @@ package records
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/store"
 )
-
-// cursor is the position after the last record of a page: keyset
-// pagination on (created_at, id), which is stable while records are added
-// or deleted, unlike an offset.
-type cursor struct {
-	createdAt int64
-	id        string
-}
-
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt, 10) + ":" + c.id))
-}
-
-func decodeCursor(op, s string) (cursor, error) {
-	bad := errs.E(errs.Invalid, op, "cursor is not one this server issued")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || !validID(id) {
-		return cursor{}, bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return cursor{}, bad
-	}
-	return cursor{createdAt: n, id: id}, nil
-}
 
 // List returns a page of a collection's records, oldest first
 // (records.read). Where filters by exact value of indexed fields (string,
@@ -63,9 +32,9 @@ func (s *Service) List(ctx context.Context, p authz.Principal, collection string
 	if limit < 1 || limit > MaxLimit {
 		return Page{}, errs.E(errs.Invalid, op, fmt.Sprintf("limit must be between 1 and %d, not %d", MaxLimit, opts.Limit))
 	}
-	var after *cursor
+	var after *store.Cursor
 	if opts.Cursor != "" {
-		c, err := decodeCursor(op, opts.Cursor)
+		c, err := store.DecodeCursor(op, opts.Cursor, validID)
 		if err != nil {
 			return Page{}, err
 		}
@@ -106,7 +75,7 @@ func (s *Service) List(ctx context.Context, p authz.Principal, collection string
 		}
 		if after != nil {
 			q += " AND (created_at > ? OR (created_at = ? AND id > ?))"
-			args = append(args, after.createdAt, after.createdAt, after.id)
+			args = append(args, after.CreatedAt, after.CreatedAt, after.ID)
 		}
 		q += " ORDER BY created_at, id LIMIT ?"
 		args = append(args, limit+1)
@@ -134,7 +103,7 @@ func (s *Service) List(ctx context.Context, p authz.Principal, collection string
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = cursor{createdAt: last.createdAt, id: last.id}.encode()
+		page.NextCursor = store.Cursor{CreatedAt: last.createdAt, ID: last.id}.Encode()
 	}
 	for _, r := range rows {
 		rec, err := s.open(ctx, p.OrgID, collection, r)

@@ -2,43 +2,13 @@ package secrets
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/rampart-platform/rampart/internal/authz"
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/store"
 )
-
-// cursor is the position after the last secret of a page: keyset
-// pagination on (created_at, id), stable while secrets are added.
-type cursor struct {
-	createdAt int64
-	id        string
-}
-
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt, 10) + ":" + c.id))
-}
-
-func decodeCursor(op, s string) (cursor, error) {
-	bad := errs.E(errs.Invalid, op, "cursor is not one this server issued")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ":")
-	if !ok || !validID(id) {
-		return cursor{}, bad
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return cursor{}, bad
-	}
-	return cursor{createdAt: n, id: id}, nil
-}
 
 // List returns a page of the organization's secrets, oldest first, as
 // metadata only (secrets.manage). Status filters by StatusActive,
@@ -74,12 +44,12 @@ func (s *Service) List(ctx context.Context, p authz.Principal, opts ListOptions)
 		return Page{}, errs.E(errs.Invalid, op, "status must be active, expired or revoked")
 	}
 	if opts.Cursor != "" {
-		c, err := decodeCursor(op, opts.Cursor)
+		c, err := store.DecodeCursor(op, opts.Cursor, validID)
 		if err != nil {
 			return Page{}, err
 		}
 		q += " AND (created_at > ? OR (created_at = ? AND id > ?))"
-		args = append(args, c.createdAt, c.createdAt, c.id)
+		args = append(args, c.CreatedAt, c.CreatedAt, c.ID)
 	}
 	q += " ORDER BY created_at, id LIMIT ?"
 	args = append(args, limit+1)
@@ -109,7 +79,7 @@ func (s *Service) List(ctx context.Context, p authz.Principal, opts ListOptions)
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = cursor{createdAt: last.createdAt, id: last.id}.encode()
+		page.NextCursor = store.Cursor{CreatedAt: last.createdAt, ID: last.id}.Encode()
 	}
 	for _, r := range rows {
 		page.Items = append(page.Items, r.secret(now))
