@@ -268,7 +268,7 @@ func TestShreddedOrganizationStaysUnreadableAfterRestore(t *testing.T) {
 			if err != nil || len(ts) != 1 {
 				t.Fatalf("tombstones: %v %v", ts, err)
 			}
-			n, err := backup.ApplyTombstones(ctx, r.db, ts, backup.Appliers{tombstone.Org: backup.OrgApplier(r.keys)})
+			n, err := backup.ApplyTombstones(ctx, r.db, ts, backup.Appliers{tombstone.Org: orgApplier(r.keys)})
 			if err != nil || n != 1 {
 				t.Fatalf("apply: %d %v", n, err)
 			}
@@ -286,7 +286,7 @@ func TestShreddedOrganizationStaysUnreadableAfterRestore(t *testing.T) {
 func TestApplyTombstonesRefusesAKindItCannotApply(t *testing.T) {
 	f := newFixture(t, store.SQLite)
 	_, err := backup.ApplyTombstones(ctx, f.db, []tombstone.Tombstone{{Kind: tombstone.Secret, Org: "o", ID: "s"}},
-		backup.Appliers{tombstone.Org: backup.OrgApplier(f.keys)})
+		backup.Appliers{tombstone.Org: orgApplier(f.keys)})
 	if errs.KindOf(err) != errs.Precondition {
 		t.Fatalf("err = %v", err)
 	}

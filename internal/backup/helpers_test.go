@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-platform/rampart/internal/records"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/testutil"
+	"github.com/rampart-platform/rampart/internal/tombstone"
 )
 
 var ctx = context.Background()
@@ -120,4 +121,13 @@ func dirTarget(t *testing.T) (*backup.DirTarget, string) {
 		t.Fatal(err)
 	}
 	return tg, dir
+}
+
+// orgApplier shreds the organization's keysets only (the application's
+// applier, app.Data.TombstoneAppliers, also deletes its rows): enough for
+// this package's tests, whose instances hold no tenant rows to purge.
+func orgApplier(km *keys.Manager) backup.Applier {
+	return func(ctx context.Context, tx *store.Tx, t tombstone.Tombstone) error {
+		return km.Shred(ctx, tx, t.Org)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/errs"
-	"github.com/rampart-platform/rampart/internal/keys"
 	"github.com/rampart-platform/rampart/internal/store"
 	"github.com/rampart-platform/rampart/internal/tombstone"
 )
@@ -128,14 +127,6 @@ type Applier func(ctx context.Context, tx *store.Tx, t tombstone.Tombstone) erro
 // refuses a tombstone of a kind it has no applier for: serving data that
 // should have been destroyed is worse than not serving.
 type Appliers map[tombstone.Kind]Applier
-
-// OrgApplier shreds the organization's keysets with km (keys.Shred), so
-// its ciphertexts in the restored database stay unreadable.
-func OrgApplier(km *keys.Manager) Applier {
-	return func(ctx context.Context, tx *store.Tx, t tombstone.Tombstone) error {
-		return km.Shred(ctx, tx, t.Org)
-	}
-}
 
 // ApplyTombstones applies every tombstone in one transaction of db and
 // returns how many it applied.

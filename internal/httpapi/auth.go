@@ -11,9 +11,8 @@ import (
 	"github.com/rampart-platform/rampart/internal/identity"
 )
 
-// SessionCookie is the session cookie's name. The __Host- prefix makes the
-// browser refuse it unless it is Secure, host-only and for path "/".
-const SessionCookie = "__Host-rampart_session"
+// SessionCookie is the session cookie's name (identity.SessionCookie).
+const SessionCookie = identity.SessionCookie
 
 func setSessionCookie(w http.ResponseWriter, token string, lifetime time.Duration) {
 	http.SetCookie(w, &http.Cookie{

@@ -11,19 +11,8 @@ import (
 // OAuth clients of the organization (IA5): registered with clients.manage;
 // a confidential client's secret is answered once, at creation.
 
-func (a *api) oauthProvider() (*oidc.Provider, error) {
-	if a.oauth == nil {
-		return nil, errs.E(errs.Unavailable, "httpapi.clients", "the OAuth provider is not available on this server")
-	}
-	return a.oauth, nil
-}
-
 func (a *api) createClient(w http.ResponseWriter, r *http.Request) {
-	p, err := a.oauthProvider()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	p := a.oauth
 	var req oidc.NewClient
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)
@@ -42,11 +31,7 @@ func (a *api) createClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
-	p, err := a.oauthProvider()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	p := a.oauth
 	cs, err := p.ListClients(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
@@ -56,11 +41,7 @@ func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getClient(w http.ResponseWriter, r *http.Request) {
-	p, err := a.oauthProvider()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	p := a.oauth
 	c, err := p.GetClient(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -70,11 +51,7 @@ func (a *api) getClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) revokeClient(w http.ResponseWriter, r *http.Request) {
-	p, err := a.oauthProvider()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	p := a.oauth
 	id := r.PathValue("id")
 	if err := p.RevokeClient(r.Context(), meta(r), id); err != nil {
 		a.fail(w, r, err)
@@ -89,11 +66,7 @@ func (a *api) revokeClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) createRegistrationToken(w http.ResponseWriter, r *http.Request) {
-	p, err := a.oauthProvider()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	p := a.oauth
 	var req struct {
 		ExpiresIn int64    `json:"expires_in_seconds"`
 		Scopes    []string `json:"scopes"`

@@ -36,14 +36,6 @@ func (a *api) uploadLimit() int64 {
 	return a.files.MaxSize() + multipartOverhead
 }
 
-func (a *api) filesReady(w http.ResponseWriter, r *http.Request) bool {
-	if a.files == nil {
-		a.fail(w, r, errs.E(errs.Unavailable, "httpapi.files", "files are not available on this server"))
-		return false
-	}
-	return true
-}
-
 // failTooLarge answers 413 in the common error shape.
 func (a *api) failTooLarge(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Connection", "close")
@@ -100,9 +92,6 @@ func attachment(r *http.Request) (collection, record string, err error) {
 // streamed: never buffered whole, never spilled to disk.
 func (a *api) uploadFile(w http.ResponseWriter, r *http.Request) {
 	const op = "httpapi.uploadFile"
-	if !a.filesReady(w, r) {
-		return
-	}
 	if r.ContentLength > a.uploadLimit() {
 		a.failTooLarge(w, r)
 		return
@@ -169,9 +158,6 @@ func (a *api) uploadFile(w http.ResponseWriter, r *http.Request) {
 func fileETag(f files.File) string { return `"` + f.SHA256 + `"` }
 
 func (a *api) listFiles(w http.ResponseWriter, r *http.Request) {
-	if !a.filesReady(w, r) {
-		return
-	}
 	q := r.URL.Query()
 	opts := files.ListOptions{Cursor: q.Get("cursor"), Collection: q.Get("collection")}
 	if v := q.Get("limit"); v != "" {
@@ -191,9 +177,6 @@ func (a *api) listFiles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) fileMeta(w http.ResponseWriter, r *http.Request) {
-	if !a.filesReady(w, r) {
-		return
-	}
 	f, err := a.files.Stat(r.Context(), authOf(r.Context()).Principal, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -204,9 +187,6 @@ func (a *api) fileMeta(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) deleteFile(w http.ResponseWriter, r *http.Request) {
-	if !a.filesReady(w, r) {
-		return
-	}
 	if err := a.files.Delete(r.Context(), authOf(r.Context()).Principal, r.PathValue("id")); err != nil {
 		a.fail(w, r, err)
 		return
@@ -219,9 +199,6 @@ func (a *api) deleteFile(w http.ResponseWriter, r *http.Request) {
 // once the status line has gone out, the response is aborted, so the
 // client sees a broken transfer rather than a short or altered file.
 func (a *api) downloadFile(w http.ResponseWriter, r *http.Request) {
-	if !a.filesReady(w, r) {
-		return
-	}
 	d, err := a.files.Open(r.Context(), authOf(r.Context()).Principal, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/internal/authz"
-	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/identity"
 )
 
@@ -41,19 +40,8 @@ type confirmBody struct {
 	Confirm string `json:"confirm"`
 }
 
-func (a *api) orgDeleter(w http.ResponseWriter, r *http.Request) (OrganizationDeleter, bool) {
-	if a.orgDelete == nil {
-		a.fail(w, r, errs.E(errs.Unavailable, "httpapi.orgDeleter", "deleting organizations is not available on this server"))
-		return nil, false
-	}
-	return a.orgDelete, true
-}
-
 func (a *api) requestOrgDeletion(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.orgDeleter(w, r)
-	if !ok {
-		return
-	}
+	d := a.orgDelete
 	var req confirmBody
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)
@@ -68,10 +56,7 @@ func (a *api) requestOrgDeletion(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getOrgDeletion(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.orgDeleter(w, r)
-	if !ok {
-		return
-	}
+	d := a.orgDelete
 	out, err := d.OrgDeletionRequest(r.Context(), authOf(r.Context()).Principal)
 	if err != nil {
 		a.fail(w, r, err)
@@ -81,10 +66,7 @@ func (a *api) getOrgDeletion(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) cancelOrgDeletion(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.orgDeleter(w, r)
-	if !ok {
-		return
-	}
+	d := a.orgDelete
 	if err := d.CancelOrgDeletion(r.Context(), authOf(r.Context()).Principal); err != nil {
 		a.fail(w, r, err)
 		return
@@ -101,10 +83,7 @@ func (a *api) deleteOrganization(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d, ok := a.orgDeleter(w, r)
-	if !ok {
-		return
-	}
+	d := a.orgDelete
 	var req confirmBody
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)

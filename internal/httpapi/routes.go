@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/rampart-platform/rampart/internal/errs"
 	"github.com/rampart-platform/rampart/internal/perimeter"
@@ -118,6 +119,27 @@ var bodyLimits = map[string]func(a *api) int64{
 	"POST /api/v1/kyc/verifications": (*api).kycLimit,
 }
 
+// unavailable says why a route cannot be served: the dependency it needs
+// was left out of Deps (nil). Such routes answer 503 after authentication,
+// from this one place. (Identity verification checks its own service: a
+// malformed request is refused before it is told the feature is off.)
+func (a *api) unavailable(path string) error {
+	missing := ""
+	switch {
+	case strings.HasPrefix(path, "/api/v1/secrets") && a.secrets == nil:
+		missing = "the credential vault is"
+	case strings.HasPrefix(path, "/api/v1/files") && a.files == nil:
+		missing = "files are"
+	case strings.HasPrefix(path, "/api/v1/clients") && a.oauth == nil:
+		missing = "the OAuth provider is"
+	case (strings.HasPrefix(path, "/api/v1/organization/deletion") || path == "/api/v1/organizations/{id}") && a.orgDelete == nil:
+		missing = "deleting organizations is"
+	default:
+		return nil
+	}
+	return errs.E(errs.Unavailable, "httpapi", missing+" not available on this server")
+}
+
 // routes registers the table on mux. Every state-changing route, public or
 // not, passes the cross-origin check (CSRF, including login CSRF): browsers
 // send Sec-Fetch-Site / Origin, which another site's page cannot forge;
@@ -125,6 +147,9 @@ var bodyLimits = map[string]func(a *api) int64{
 func (a *api) routes(mux *http.ServeMux) {
 	for _, rt := range apiRoutes() {
 		h := rt.handler(a)
+		if err := a.unavailable(rt.path); err != nil {
+			h = func(w http.ResponseWriter, r *http.Request) { a.fail(w, r, err) }
+		}
 		switch rt.auth {
 		case active:
 			h = a.authenticate(activeOnly, h)

@@ -14,14 +14,6 @@ import (
 // only; reveal answers the value to an API token or OAuth client holding
 // secrets.use, never to a signed-in session, with Cache-Control: no-store.
 
-// secretsService answers 503 when the server was built without the vault.
-func (a *api) secretsService() (*secrets.Service, error) {
-	if a.secrets == nil {
-		return nil, errs.E(errs.Unavailable, "httpapi.secrets", "the credential vault is not available on this server")
-	}
-	return a.secrets, nil
-}
-
 // parseExpiry reads an optional RFC 3339 expires_at.
 func parseExpiry(op string, v *string) (*time.Time, error) {
 	if v == nil {
@@ -36,11 +28,7 @@ func parseExpiry(op string, v *string) (*time.Time, error) {
 
 func (a *api) createSecret(w http.ResponseWriter, r *http.Request) {
 	const op = "httpapi.createSecret"
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	var req struct {
 		Name      string          `json:"name"`
 		Type      string          `json:"type"`
@@ -68,11 +56,7 @@ func (a *api) createSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listSecrets(w http.ResponseWriter, r *http.Request) {
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	q := r.URL.Query()
 	opts := secrets.ListOptions{Cursor: q.Get("cursor"), Status: q.Get("status")}
 	if v := q.Get("limit"); v != "" {
@@ -92,11 +76,7 @@ func (a *api) listSecrets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getSecret(w http.ResponseWriter, r *http.Request) {
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	s, err := svc.Get(r.Context(), authOf(r.Context()).Principal, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -107,11 +87,7 @@ func (a *api) getSecret(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	const op = "httpapi.rotateSecret"
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	var req struct {
 		Value     json.RawMessage `json:"value"`
 		ExpiresAt *string         `json:"expires_at"`
@@ -135,11 +111,7 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) updateSecretMetadata(w http.ResponseWriter, r *http.Request) {
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	var req struct {
 		Metadata json.RawMessage `json:"metadata"`
 	}
@@ -156,11 +128,7 @@ func (a *api) updateSecretMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) revealSecret(w http.ResponseWriter, r *http.Request) {
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	var req struct {
 		Purpose string `json:"purpose"`
 	}
@@ -192,11 +160,7 @@ type revealed struct {
 }
 
 func (a *api) revokeSecret(w http.ResponseWriter, r *http.Request) {
-	svc, err := a.secretsService()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	svc := a.secrets
 	s, err := svc.Revoke(r.Context(), authOf(r.Context()).Principal, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)

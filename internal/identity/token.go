@@ -27,6 +27,12 @@ func newToken(prefix string) (token string, hash []byte) {
 	return token, hashToken(token)
 }
 
+// SessionCookie is the name under which browsers carry a session token
+// (the API, the console and the OAuth sign-in pages all read it). The
+// __Host- prefix makes the browser refuse it unless it is Secure,
+// host-only and for path "/".
+const SessionCookie = "__Host-rampart_session"
+
 func hashToken(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]

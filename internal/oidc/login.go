@@ -140,10 +140,6 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "login", pg)
 }
 
-// consoleSessionCookie is the console's and API's session cookie
-// (httpapi.SessionCookie; that package imports this one).
-const consoleSessionCookie = "__Host-rampart_session"
-
 // consoleSession returns the browser's signed-in Rampart session when it
 // can answer this request: fully signed in (second factor done), in the
 // client's organization, and the application did not ask for a fresh
@@ -152,7 +148,7 @@ func (p *Provider) consoleSession(r *http.Request, a *authRequest) (identity.Aut
 	if slices.Contains(a.params.Prompt, "login") {
 		return identity.Authenticated{}, false
 	}
-	ck, err := r.Cookie(consoleSessionCookie)
+	ck, err := r.Cookie(identity.SessionCookie)
 	if err != nil {
 		return identity.Authenticated{}, false
 	}
